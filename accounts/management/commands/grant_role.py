@@ -1,0 +1,11 @@
+from accounts.services import user_grant_role
+
+from ._roles import RoleCommand
+
+
+class Command(RoleCommand):
+    help = "Give a user a role (member, organizer, checkin, admin)."
+    verb = "granted"
+
+    def change(self, *, user, role) -> bool:
+        return user_grant_role(user=user, role=role)

@@ -1,0 +1,11 @@
+from accounts.services import user_revoke_role
+
+from ._roles import RoleCommand
+
+
+class Command(RoleCommand):
+    help = "Take a role (member, organizer, checkin, admin) away from a user."
+    verb = "revoked"
+
+    def change(self, *, user, role) -> bool:
+        return user_revoke_role(user=user, role=role)

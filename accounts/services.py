@@ -1,0 +1,193 @@
+"""Every write on accounts that has a rule: sign-up, roles, passwords, tokens."""
+
+from collections.abc import Iterable
+
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.models import Group, update_last_login
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from eventmaster.roles import ADMIN_SITE_ROLES, Role, forget_user_roles
+
+from .errors import (
+    CannotDemoteSelfError,
+    EmailTakenError,
+    InvalidCredentialsError,
+    TokenNotValidError,
+    UnknownRoleError,
+)
+from .models import User, normalize_email
+
+
+def _check_role(role: str) -> str:
+    if role not in Role.values:
+        raise UnknownRoleError(f"Unknown role '{role}'; choose one of {', '.join(Role.values)}.")
+    return role
+
+
+def user_sync_staff(*, user: User) -> None:
+    """``is_staff`` (Django admin access) follows the roles: organizers and
+    admins have it, nobody else (superusers keep it)."""
+    forget_user_roles(user)
+    wanted = user.is_superuser or user.groups.filter(name__in=ADMIN_SITE_ROLES).exists()
+    if user.is_staff != wanted:
+        user.is_staff = wanted
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, password: str | None, full_name: str, roles: Iterable[str] = (Role.MEMBER,)
+) -> User:
+    """Create an account with ``roles``. Validates the password with Django's
+    validators (400); a taken e-mail address raises ``EmailTakenError`` (409),
+    also when a concurrent sign-up wins the race for the unique constraint."""
+    email = normalize_email(email)
+    user = User(email=email, full_name=full_name)
+    if password is not None:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.error_list}) from exc
+    if User.objects.filter(email=email).exists():
+        raise EmailTakenError()
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as exc:
+        raise EmailTakenError() from exc
+    user_set_roles(user=user, roles=roles)
+    return user
+
+
+def user_login(*, request, email: str, password: str) -> User:
+    """Check credentials. Unknown e-mail, wrong password and inactive account
+    get the same ``InvalidCredentialsError`` (401), so none can be probed."""
+    user = authenticate(request, email=normalize_email(email), password=password)
+    if user is None:
+        raise InvalidCredentialsError()
+    update_last_login(None, user)
+    return user
+
+
+def tokens_for(*, user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Rotate a refresh token: the old one is blacklisted and a new pair is
+    issued. A token that is invalid, expired, already used (rotation reuse,
+    also by a concurrent request) or whose user is gone or inactive -> 401."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise TokenNotValidError(str(exc)) from exc
+    user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
+    if user is None:
+        raise TokenNotValidError("No active account for this token.")
+    _, created = token.blacklist()
+    if not created:
+        raise TokenNotValidError("Token is blacklisted.")
+    return tokens_for(user=user)
+
+
+def token_revoke(*, user: User, refresh: str) -> None:
+    """Log out: blacklist the caller's own refresh token (400 if it is not a
+    valid refresh token of the caller)."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise ValidationError({"refresh": ValidationError(str(exc), code="token_not_valid")}) from exc
+    if str(token.get("user_id")) != str(user.pk):
+        raise ValidationError(
+            {"refresh": ValidationError("This token belongs to another account.", code="token_not_valid")}
+        )
+    token.blacklist()
+
+
+def user_set_roles(*, user: User, roles: Iterable[str]) -> None:
+    """Replace the user's role groups with ``roles`` (other groups stay)."""
+    wanted = {_check_role(r) for r in roles}
+    groups = {g.name: g for g in Group.objects.filter(name__in=Role.values)}
+    current = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    if to_remove := current - wanted:
+        user.groups.remove(*(groups[name] for name in to_remove))
+    if to_add := wanted - current:
+        user.groups.add(*(groups[name] for name in to_add))
+    forget_user_roles(user)
+
+
+def user_grant_role(*, user: User, role: str) -> bool:
+    """Add ``role``; False when the user already had it."""
+    group = Group.objects.get(name=_check_role(role))
+    if user.groups.filter(pk=group.pk).exists():
+        return False
+    user.groups.add(group)
+    forget_user_roles(user)
+    return True
+
+
+def user_revoke_role(*, user: User, role: str) -> bool:
+    """Remove ``role``; False when the user did not have it."""
+    group = Group.objects.get(name=_check_role(role))
+    if not user.groups.filter(pk=group.pk).exists():
+        return False
+    user.groups.remove(group)
+    forget_user_roles(user)
+    return True
+
+
+@transaction.atomic
+def user_update(
+    *,
+    user: User,
+    by: User,
+    full_name: str | None = None,
+    is_active: bool | None = None,
+    roles: Iterable[str] | None = None,
+) -> User:
+    """An admin edits an account. An admin may not take their own admin role
+    away nor deactivate themselves (``CannotDemoteSelfError``, 409), so the
+    platform never loses its last admin by accident."""
+    if user.pk == by.pk:
+        drops_admin = roles is not None and Role.ADMIN not in roles and not user.is_superuser
+        if drops_admin or is_active is False:
+            raise CannotDemoteSelfError()
+    if full_name is not None:
+        user.full_name = full_name
+    if is_active is not None:
+        user.is_active = is_active
+    user.save(update_fields=["full_name", "is_active"])
+    if roles is not None:
+        user_set_roles(user=user, roles=roles)
+    if is_active is False:
+        _blacklist_refresh_tokens(user=user)
+    return user
+
+
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
+    """Check the current password, validate the new one (400 either way),
+    save it and sign every session out (their refresh tokens stop working)."""
+    if not user.check_password(current_password):
+        raise ValidationError(
+            {"current_password": ValidationError("The current password is incorrect.", code="wrong_password")}
+        )
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.error_list}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _blacklist_refresh_tokens(user=user)
+
+
+def _blacklist_refresh_tokens(*, user: User) -> None:
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )

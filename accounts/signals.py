@@ -1,0 +1,22 @@
+"""Keep ``is_staff`` derived from the roles, whichever way groups change
+(the API, the management commands, or the Django admin's user form)."""
+
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
+
+from .models import User
+from .services import user_sync_staff
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def sync_staff_on_group_change(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        user_sync_staff(user=instance)
+        return
+    # group.user_set.add(...) and friends: pk_set holds the users (None on clear,
+    # when the affected users are no longer known: resync all staff).
+    users = User.objects.filter(pk__in=pk_set) if pk_set else User.objects.filter(is_staff=True)
+    for user in users:
+        user_sync_staff(user=user)

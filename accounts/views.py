@@ -1,0 +1,156 @@
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eventmaster.api.permissions import IsAdmin
+from eventmaster.api.ratelimit import enforce_rate_limit
+from eventmaster.api.schema import error_responses
+from eventmaster.api.serializers import validate_input
+
+from . import services
+from .errors import CannotDemoteSelfError, EmailTakenError, InvalidCredentialsError, TokenNotValidError
+from .filters import UserFilterSet
+from .models import User, normalize_email
+from .selectors import user_list
+from .serializers import (
+    AuthResponseSerializer,
+    LoginInputSerializer,
+    MeUpdateInputSerializer,
+    PasswordChangeInputSerializer,
+    RefreshInputSerializer,
+    RegisterInputSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    UserUpdateInputSerializer,
+)
+
+
+def _auth_response(user: User, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response({"user": UserSerializer(user).data, **services.tokens_for(user=user)}, status=status_code)
+
+
+class PublicAuthView(APIView):
+    """Sign-up, login and refresh take no bearer token: a stale one in the
+    header must not stand in the way of getting a new one."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+
+class RegisterView(PublicAuthView):
+    rate_limited = True
+
+    @extend_schema(
+        tags=["auth"],
+        request=RegisterInputSerializer,
+        responses={201: AuthResponseSerializer, **error_responses(EmailTakenError)},
+        summary="Sign up (the new account is a member)",
+    )
+    def post(self, request: Request) -> Response:
+        enforce_rate_limit(request, group="auth.register.ip", key="ip", rate="30/h")
+        data = validate_input(RegisterInputSerializer, request.data)
+        user = services.user_create(**data)
+        return _auth_response(user, status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAuthView):
+    rate_limited = True
+
+    @extend_schema(
+        tags=["auth"],
+        request=LoginInputSerializer,
+        responses={200: AuthResponseSerializer, **error_responses(InvalidCredentialsError)},
+        summary="Log in with e-mail and password",
+    )
+    def post(self, request: Request) -> Response:
+        enforce_rate_limit(request, group="auth.login.ip", key="ip", rate="30/m")
+        data = validate_input(LoginInputSerializer, request.data)
+        enforce_rate_limit(request, group="auth.login.email", key=normalize_email(data["email"]), rate="5/m")
+        user = services.user_login(request=request._request, **data)
+        return _auth_response(user)
+
+
+class RefreshView(PublicAuthView):
+    @extend_schema(
+        tags=["auth"],
+        request=RefreshInputSerializer,
+        responses={200: TokenPairSerializer, **error_responses(TokenNotValidError)},
+        summary="Exchange a refresh token for a new pair (the old one stops working)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validate_input(RefreshInputSerializer, request.data)
+        return Response(services.token_refresh(refresh=data["refresh"]))
+
+
+class LogoutView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(tags=["auth"], request=RefreshInputSerializer, responses={204: None}, summary="Log out")
+    def post(self, request: Request) -> Response:
+        data = validate_input(RefreshInputSerializer, request.data)
+        services.token_revoke(user=request.user, refresh=data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(tags=["me"], responses={200: UserSerializer}, summary="The caller's account")
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        tags=["me"],
+        request=MeUpdateInputSerializer,
+        responses={200: UserSerializer},
+        summary="Edit the caller's name (e-mail and roles are not self-editable)",
+    )
+    def patch(self, request: Request) -> Response:
+        data = validate_input(MeUpdateInputSerializer, request.data, partial=True)
+        user = services.user_update(user=request.user, by=request.user, **data)
+        return Response(UserSerializer(user).data)
+
+
+class MePasswordView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=["me"],
+        request=PasswordChangeInputSerializer,
+        responses={204: None},
+        summary="Change the caller's password (signs out the other sessions)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validate_input(PasswordChangeInputSerializer, request.data)
+        services.user_change_password(user=request.user, **data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["users"], summary="List accounts (admin)"),
+    retrieve=extend_schema(tags=["users"], summary="One account (admin)"),
+    partial_update=extend_schema(
+        tags=["users"],
+        request=UserUpdateInputSerializer,
+        responses={200: UserSerializer, **error_responses(CannotDemoteSelfError)},
+        summary="Edit roles, activity or name of an account (admin)",
+    ),
+)
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = (IsAdmin,)
+    serializer_class = UserSerializer
+    filterset_class = UserFilterSet
+    http_method_names = ("get", "patch", "head", "options")
+
+    def get_queryset(self) -> QuerySet[User]:
+        return user_list()
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        user = self.get_object()
+        data = validate_input(UserUpdateInputSerializer, request.data, partial=True)
+        services.user_update(user=user, by=request.user, **data)
+        return Response(UserSerializer(self.get_object()).data)

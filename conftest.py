@@ -1,0 +1,62 @@
+"""Fixtures for every app: a client per role (STYLE.md), and a clean cache."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from eventmaster.roles import Role
+from eventmaster.tests.utils import client_for
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # Rate-limit counters must not leak from one test into the next.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory(roles=[Role.MEMBER])
+
+
+@pytest.fixture
+def organizer(db):
+    return UserFactory(roles=[Role.MEMBER, Role.ORGANIZER])
+
+
+@pytest.fixture
+def checkin_user(db):
+    return UserFactory(roles=[Role.MEMBER, Role.CHECKIN])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(roles=[Role.MEMBER, Role.ADMIN])
+
+
+@pytest.fixture
+def member_client(member) -> APIClient:
+    return client_for(member)
+
+
+@pytest.fixture
+def organizer_client(organizer) -> APIClient:
+    return client_for(organizer)
+
+
+@pytest.fixture
+def checkin_client(checkin_user) -> APIClient:
+    return client_for(checkin_user)
+
+
+@pytest.fixture
+def admin_client(admin_user) -> APIClient:
+    return client_for(admin_user)

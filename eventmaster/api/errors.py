@@ -1,0 +1,57 @@
+"""The base class of every domain error the API answers with.
+
+A domain error has a stable lower_snake_case ``code`` (clients branch on it,
+never on the text) and an HTTP status. Apps declare theirs in ``errors.py``::
+
+    class EventFullError(DomainError):
+        status_code = 409
+        default_code = "event_full"
+        default_detail = "This event is full."
+
+Services raise them; the exception handler renders them in the error shape
+of API.md, and ``eventmaster.api.schema.error_responses`` documents them.
+"""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+
+class DomainError(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state of the resource."
+
+    @classmethod
+    def code(cls) -> str:
+        return cls.default_code
+
+
+class ConflictError(DomainError):
+    """A database constraint refused a write that raced another request."""
+
+    default_code = "conflict"
+    default_detail = "The request conflicts with a concurrent change; please retry."
+
+
+class ConcurrentUpdateError(DomainError):
+    """A lock could not be taken in time (busy database)."""
+
+    default_code = "concurrent_update"
+    default_detail = "The resource is busy with another request; please retry."
+
+
+class RateLimitedError(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "rate_limited"
+    default_detail = "Too many requests; retry later."
+
+    def __init__(self, wait: int):
+        super().__init__()
+        # Read by the exception handler for the Retry-After header.
+        self.wait = max(int(wait), 1)
+
+
+def error_body(*, status_code: int, code: str, detail: str) -> dict:
+    """The error shape for the few responses made outside DRF views."""
+    error_type = "client_error" if status_code < 500 else "server_error"
+    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}

@@ -1,0 +1,24 @@
+"""DRF permission classes for the roles of API.md."""
+
+from rest_framework.permissions import BasePermission
+
+from eventmaster.roles import Role, has_role
+
+
+class HasRole(BasePermission):
+    """Authenticated and holding one of ``roles`` (401 without a token,
+    403 with a token but without the role)."""
+
+    roles: tuple[str, ...] = ()
+    message = "Your role does not allow this action."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated) and has_role(request.user, *self.roles)
+
+
+class IsAdmin(HasRole):
+    roles = (Role.ADMIN,)
+
+
+class IsOrganizer(HasRole):
+    roles = (Role.ORGANIZER, Role.ADMIN)

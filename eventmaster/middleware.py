@@ -1,0 +1,50 @@
+"""Structured request logging: one JSON line per request.
+
+Every response carries ``X-Request-ID``: the client's, when it sent a sane
+one, else a new one, so a support ticket can be matched to a log line.
+"""
+
+import logging
+import re
+import time
+import uuid
+
+logger = logging.getLogger("eventmaster.request")
+
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        response["X-Request-ID"] = request.request_id
+        logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "user_id": _user_id(request),
+                "request_id": request.request_id,
+            },
+        )
+        return response
+
+
+def _user_id(request) -> str | None:
+    # API calls authenticate inside DRF (JWT) and leave the id here;
+    # admin pages use the session user.
+    user_id = getattr(request, "authenticated_user_id", None)
+    if user_id is None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            user_id = user.pk
+    return str(user_id) if user_id is not None else None

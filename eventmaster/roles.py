@@ -1,0 +1,76 @@
+"""The four roles of API.md, stored as Django groups.
+
+Roles are read from the database on each request (the JWT carries no role),
+so a grant or revoke takes effect on the caller's next request. They are
+cached on the user object for the rest of that request only.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    MEMBER = "member"
+    ORGANIZER = "organizer"
+    CHECKIN = "checkin"
+    ADMIN = "admin"
+
+
+# Roles that use the Django admin, and so carry ``is_staff``.
+ADMIN_SITE_ROLES = frozenset({Role.ORGANIZER, Role.ADMIN})
+
+_CACHE_ATTR = "_eventmaster_roles"
+
+
+def user_roles(user) -> frozenset[str]:
+    """The caller's role names; a superuser always counts as ``admin``."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    roles = getattr(user, _CACHE_ATTR, None)
+    if roles is None:
+        roles = roles_from_annotations(user)
+    if roles is None:
+        names = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        roles = set_user_roles_cache(user, names)
+    return roles
+
+
+def set_user_roles_cache(user, names) -> frozenset[str]:
+    roles = frozenset(str(name) for name in names) | (
+        {Role.ADMIN.value} if user.is_superuser else frozenset()
+    )
+    setattr(user, _CACHE_ATTR, roles)
+    return roles
+
+
+def forget_user_roles(user) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def has_role(user, *roles: str) -> bool:
+    return not user_roles(user).isdisjoint(roles)
+
+
+def is_admin(user) -> bool:
+    return has_role(user, Role.ADMIN)
+
+
+def _flag(role: str) -> str:
+    return f"has_role_{role}"
+
+
+def annotate_roles(queryset):
+    """Annotate users with one boolean per role, so listing N users (or
+    authenticating one) reads their roles in the same single query."""
+    from django.contrib.auth.models import Group
+    from django.db.models import Exists, OuterRef
+
+    return queryset.annotate(
+        **{_flag(role): Exists(Group.objects.filter(name=role, user=OuterRef("pk"))) for role in Role.values}
+    )
+
+
+def roles_from_annotations(user) -> frozenset[str] | None:
+    if not hasattr(user, _flag(Role.MEMBER)):
+        return None
+    return set_user_roles_cache(user, [r for r in Role.values if getattr(user, _flag(r))])

@@ -1,0 +1,30 @@
+"""Settings for the test suite: the production settings, read from the same
+environment, with test-only defaults filled in before they are read."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+# The gunicorn-backed tests share the SQLite test database with child
+# processes, so it must be a file, not the default in-memory database.
+os.environ.setdefault(
+    "TEST_DATABASE_NAME",
+    os.path.join(tempfile.gettempdir(), f"eventmaster-test-{os.getpid()}.sqlite3"),
+)
+
+from .settings import *  # noqa: F403
+from .settings import DATABASES
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"]["NAME"] = None
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_SSL_REDIRECT = False
+# In-process tests get a per-process cache, cleared before every test; the
+# cross-process rate-limit test starts real servers on the production cache.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", "django_ratelimit.E003"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,123 @@
+"""Real gunicorn processes serving the current test database.
+
+Used by the tests that must cross process boundaries (shared rate-limit
+counters, concurrency). The test must be ``django_db(transaction=True)`` so
+its data is committed and visible to the servers.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+
+BASE_DIR = Path(settings.BASE_DIR)
+DB_CACHE = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "eventmaster_cache"}
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment of a production process on the test database."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="eventmaster.settings",
+        DATABASE_URL=_database_url(),
+        DEBUG="false",
+        SECRET_KEY=settings.SECRET_KEY,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def prepare_shared_cache() -> None:
+    """The production cache is the database cache table: create it in the
+    test database and empty it."""
+    with override_settings(CACHES={"default": DB_CACHE}):
+        call_command("createcachetable", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM eventmaster_cache")
+
+
+@contextmanager
+def gunicorn(*, workers: int = 2, env: dict[str, str] | None = None, log_dir: Path | None = None):
+    """Start one gunicorn master with ``workers``; yield its base URL."""
+    port = _free_port()
+    log_path = (log_dir or Path(settings.BASE_DIR) / "test-artifacts") / f"gunicorn-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "eventmaster.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--graceful-timeout",
+                "5",
+                "--timeout",
+                "60",
+            ],
+            cwd=BASE_DIR,
+            env=env or server_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url, process, log_path)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not become ready:\n{log_path.read_text()[-3000:]}")
+
+
+@contextmanager
+def gunicorn_cluster(count: int, **kwargs):
+    """``count`` separate gunicorn masters on the same database."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(gunicorn(**kwargs)) for _ in range(count)]

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from eventmaster.api import views as api_views
+
+api_v1 = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("accounts.urls")),
+]
+
+urlpatterns = [
+    path("healthz", api_views.healthz, name="healthz"),
+    path("readyz", api_views.readyz, name="readyz"),
+    path("admin", RedirectView.as_view(url="/admin/", permanent=True)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    # Any other path under /api/ is a JSON 404, whatever the method.
+    re_path(r"^api/", api_views.api_not_found),
+]
+
+handler404 = "eventmaster.api.views.handler404"
+handler500 = "eventmaster.api.views.handler500"
