@@ -1,0 +1,107 @@
+"""Rate limits of API.md: login 5/min per e-mail and 30/min per IP,
+register 30/hour per IP; 429 rate_limited with Retry-After; shared by
+every server process."""
+
+import time
+import uuid
+
+import pytest
+import requests
+from django.test import override_settings
+from django_ratelimit.core import _get_window
+
+from accounts.tests.factories import DEFAULT_PASSWORD
+from eventmaster.tests.server import gunicorn_cluster, prepare_shared_cache, server_env
+from eventmaster.tests.utils import assert_error
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/api/v1/auth/login"
+REGISTER = "/api/v1/auth/register"
+
+
+def assert_limited(response) -> None:
+    assert_error(response, 429, "rate_limited")
+    assert 1 <= int(response["Retry-After"]) <= 3600
+
+
+def test_login_is_limited_to_5_per_minute_per_email(api_client, member):
+    for _ in range(5):
+        assert (
+            api_client.post(LOGIN, {"email": member.email, "password": "wrong-password"}).status_code == 401
+        )
+    assert_limited(api_client.post(LOGIN, {"email": member.email.upper(), "password": DEFAULT_PASSWORD}))
+    # Another account from the same address is not affected.
+    assert api_client.post(LOGIN, {"email": "other@example.org", "password": "x"}).status_code == 401
+
+
+def test_login_is_limited_to_30_per_minute_per_ip(api_client):
+    for i in range(30):
+        assert api_client.post(LOGIN, {"email": f"u{i}@example.org", "password": "x"}).status_code == 401
+    assert_limited(api_client.post(LOGIN, {"email": "fresh@example.org", "password": "x"}))
+    # Another client address is not affected.
+    other = api_client.post(LOGIN, {"email": "fresh@example.org", "password": "x"}, REMOTE_ADDR="10.9.8.7")
+    assert other.status_code == 401
+
+
+def test_register_is_limited_to_30_per_hour_per_ip(api_client):
+    for i in range(30):
+        response = api_client.post(
+            REGISTER, {"email": f"n{i}@example.org", "password": "x", "full_name": "N"}
+        )
+        assert response.status_code == 400  # weak password: counted all the same
+    response = api_client.post(
+        REGISTER, {"email": "late@example.org", "password": "correct-horse-battery", "full_name": "L"}
+    )
+    assert_limited(response)
+    assert int(response["Retry-After"]) > 60
+
+
+@override_settings(RATELIMIT_ENABLE=False)
+def test_ratelimit_enable_false_switches_limits_off(api_client, member):
+    for _ in range(12):
+        assert api_client.post(LOGIN, {"email": member.email, "password": "wrong"}).status_code == 401
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client(api_client):
+    def attempt(forwarded_for: str):
+        return api_client.post(
+            LOGIN, {"email": f"{uuid.uuid4().hex}@x.org", "password": "x"}, HTTP_X_FORWARDED_FOR=forwarded_for
+        )
+
+    for _ in range(30):
+        # A client-supplied left part cannot dodge the limit: the proxy's
+        # entry (rightmost) is what counts.
+        assert attempt(f"{uuid.uuid4().int % 250}.1.1.1, 203.0.113.5").status_code == 401
+    assert_limited(attempt("9.9.9.9, 203.0.113.5"))
+    assert attempt("203.0.113.77").status_code == 401
+
+
+def wait_for_a_fresh_window(key: str, period: int = 60, needed: float = 20.0) -> None:
+    """django-ratelimit counts in fixed windows; a run that straddles a window
+    end would see the counter reset. Start where enough of a window is left."""
+    left = _get_window(key, period) - time.time()
+    if left < needed:
+        time.sleep(left + 0.5)
+
+
+@pytest.mark.server
+@pytest.mark.django_db(transaction=True)
+def test_two_gunicorn_processes_share_the_login_counter(member):
+    """Two separate gunicorn masters on one database: the per-e-mail limit is
+    global, not per process."""
+    prepare_shared_cache()
+    env = server_env(TRUSTED_PROXY_COUNT="1")
+    # A fresh client address per run, so other tests' counters never interfere.
+    headers = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250}", "X-Forwarded-Proto": "https"}
+    body = {"email": member.email, "password": "wrong-password"}
+    with gunicorn_cluster(2, workers=1, env=env) as (first, second):
+        wait_for_a_fresh_window(member.email)
+        statuses = [
+            requests.post(f"{server}{LOGIN}", json=body, headers=headers, timeout=30)
+            for server in (first, second, first, second, first, second)
+        ]
+    assert [r.status_code for r in statuses] == [401] * 5 + [429], [r.text for r in statuses]
+    assert statuses[-1].json()["errors"][0]["code"] == "rate_limited"
+    assert int(statuses[-1].headers["Retry-After"]) >= 1

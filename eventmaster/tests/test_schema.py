@@ -1,0 +1,77 @@
+"""The OpenAPI document describes what the server answers, errors included."""
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def error_codes(schema: dict, operation: dict, status: str) -> set[str]:
+    body = resolve(schema, operation["responses"][status]["content"]["application/json"]["schema"])
+    variants = [resolve(schema, v) for v in body.get("oneOf", [body])]
+    codes = set()
+    for variant in variants:
+        item = resolve(schema, variant["properties"]["errors"]["items"])
+        code = resolve(schema, item["properties"]["code"])
+        codes |= set(code.get("enum", []))
+    return codes
+
+
+def op(schema: dict, path: str, method: str) -> dict:
+    return schema["paths"][path][method]
+
+
+def test_every_operation_documents_500_and_auth_errors(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "500" in operation["responses"], (path, method)
+            if {"jwtAuth": []} in operation.get("security", []) and {} not in operation["security"]:
+                assert "401" in operation["responses"], (path, method)
+
+
+def test_register_documents_its_codes(schema):
+    register = op(schema, "/api/v1/auth/register", "post")
+    assert {"201", "400", "409", "429"} <= set(register["responses"])
+    assert error_codes(schema, register, "409") == {"email_taken"}
+    assert error_codes(schema, register, "429") == {"rate_limited"}
+
+
+def test_login_documents_invalid_credentials(schema):
+    login = op(schema, "/api/v1/auth/login", "post")
+    assert error_codes(schema, login, "401") == {"invalid_credentials"}
+    assert "429" in login["responses"]
+
+
+def test_token_errors_are_enumerated(schema):
+    assert "token_not_valid" in error_codes(schema, op(schema, "/api/v1/me", "get"), "401")
+    assert error_codes(schema, op(schema, "/api/v1/auth/refresh", "post"), "401") == {"token_not_valid"}
+
+
+def test_paginated_list_shape_and_parameters(schema):
+    users = op(schema, "/api/v1/users", "get")
+    page = resolve(schema, users["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(page["properties"]) == {"items", "total", "limit", "offset"}
+    assert set(page["required"]) == {"items", "total", "limit", "offset"}
+    assert {p["name"] for p in users["parameters"]} >= {"limit", "offset", "role", "q", "is_active"}
+    assert {"400", "401", "403"} <= set(users["responses"])
+
+
+def test_admin_update_documents_cannot_demote_self(schema):
+    update = op(schema, "/api/v1/users/{id}", "patch")
+    assert error_codes(schema, update, "409") == {"cannot_demote_self"}
+    assert {"400", "401", "403", "404"} <= set(update["responses"])
+    assert "put" not in schema["paths"]["/api/v1/users/{id}"]
+
+
+def test_schema_and_docs_endpoints(client):
+    assert client.get("/api/v1/schema").status_code == 200
+    assert client.get("/api/v1/docs").status_code == 200
