@@ -77,3 +77,15 @@ def test_docs_are_served_without_a_cdn(client: Client):
 def test_admin_without_slash_redirects(client: Client):
     response = client.get("/admin")
     assert response.status_code == 301 and response["Location"] == "/admin/"
+
+
+def test_cors_allows_only_the_configured_spa_origin(client: Client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.org"]
+    allowed = client.options(
+        "/api/v1/me", HTTP_ORIGIN="https://app.example.org", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
+    assert allowed["Access-Control-Allow-Origin"] == "https://app.example.org"
+    other = client.options(
+        "/api/v1/me", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
+    assert "Access-Control-Allow-Origin" not in other
