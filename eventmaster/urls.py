@@ -9,6 +9,8 @@ api_v1 = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("accounts.urls")),
+    path("", include("events.urls")),
+    path("", include("registrations.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,64 @@
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def new_ticket_code() -> str:
+    """The QR payload: 192 random bits from ``secrets``, URL-safe, derived
+    from nothing (not ids, not e-mail addresses)."""
+    return secrets.token_urlsafe(24)
+
+
+class Registration(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed"
+        WAITLISTED = "waitlisted"
+        CANCELLED = "cancelled"
+
+    class CancelReason(models.TextChoices):
+        ATTENDEE_CANCELLED = "attendee_cancelled"
+        ORGANIZER_CANCELLED = "organizer_cancelled"
+        EVENT_CANCELLED = "event_cancelled"
+
+    ACTIVE_STATUSES = (Status.CONFIRMED, Status.WAITLISTED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="registrations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registrations")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    ticket_code = models.CharField(max_length=64, unique=True, default=new_ticket_code, editable=False)
+    # Written under the event's row lock, so the order of created_at is the
+    # order of arrival: the waitlist is first-come first-served on it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # NULL, not "", while not cancelled: API.md returns cancel_reason null.
+    cancel_reason = models.CharField(max_length=32, choices=CancelReason.choices, null=True, blank=True)  # noqa: DJ001
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "user"],
+                condition=Q(status__in=["confirmed", "waitlisted"]),
+                name="one_active_registration_per_user_and_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled") | Q(cancelled_at__isnull=True),
+                name="registration_only_cancelled_has_cancelled_at",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="registration_user_status_idx"),
+            models.Index(fields=["event", "status", "created_at"], name="registration_event_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.event} ({self.status})"

@@ -22,3 +22,9 @@ class IsAdmin(HasRole):
 
 class IsOrganizer(HasRole):
     roles = (Role.ORGANIZER, Role.ADMIN)
+
+
+class IsDoorRole(HasRole):
+    """May have events to run: organizers, admins and door staff."""
+
+    roles = (Role.ORGANIZER, Role.ADMIN, Role.CHECKIN)

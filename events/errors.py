@@ -1,0 +1,29 @@
+from rest_framework import status
+
+from eventmaster.api.errors import DomainError
+
+
+class InvalidStatusError(DomainError):
+    default_code = "invalid_status"
+    default_detail = "Only a draft event can be published."
+
+
+class EventAlreadyCancelledError(DomainError):
+    default_code = "already_cancelled"
+    default_detail = "This event is already cancelled."
+
+
+class EventHasRegistrationsError(DomainError):
+    default_code = "event_has_registrations"
+    default_detail = "This event has registrations and cannot be deleted; cancel it instead."
+
+
+class CapacityBelowRegistrationsError(DomainError):
+    default_code = "capacity_below_registrations"
+    default_detail = "Capacity cannot be lower than the number of confirmed registrations."
+
+
+class NotCheckinStaffError(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "not_checkin_staff"
+    default_detail = "This user is not door staff (not in the checkin group)."

@@ -1,0 +1,40 @@
+"""Who may do what with one event (API.md, Events)."""
+
+from rest_framework.permissions import BasePermission
+
+from eventmaster.roles import Role, has_role, is_admin
+
+
+def can_manage_event(user, event) -> bool:
+    """The event's organizer (still holding the role) or an admin."""
+    if not user.is_authenticated:
+        return False
+    return is_admin(user) or (event.organizer_id == user.pk and has_role(user, Role.ORGANIZER))
+
+
+def is_event_staff(user, event) -> bool:
+    """Door staff assigned to the event."""
+    return (
+        user.is_authenticated
+        and has_role(user, Role.CHECKIN)
+        and event.staff.through.objects.filter(event_id=event.pk, user_id=user.pk).exists()
+    )
+
+
+def can_run_event_door(user, event) -> bool:
+    """Organizer, admin or assigned staff: see attendees, check in."""
+    return can_manage_event(user, event) or is_event_staff(user, event)
+
+
+class IsEventManager(BasePermission):
+    message = "Only the event's organizer or an admin may do this."
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return can_manage_event(request.user, obj)
+
+
+class IsEventDoorTeam(BasePermission):
+    message = "Only the event's organizer, an admin or its door staff may do this."
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return can_run_event_door(request.user, obj)

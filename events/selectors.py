@@ -1,0 +1,113 @@
+"""Reads of events: scoped to the caller, with their counts annotated."""
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from eventmaster.roles import Role, annotate_roles, has_role, is_admin
+from registrations.models import Registration
+
+from .models import Event
+
+
+def _count_of(status: str) -> Coalesce:
+    per_event = (
+        Registration.objects.filter(event=OuterRef("pk"), status=status)
+        .order_by()
+        .values("event")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_event, output_field=IntegerField()), Value(0))
+
+
+def event_with_counts(queryset: QuerySet[Event]) -> QuerySet[Event]:
+    """registered_count, waitlist_count, available_slots and is_full in the
+    same query as the events (no N+1, the same in list and detail)."""
+    return (
+        queryset.select_related("organizer")
+        .annotate(registered_count=_count_of(Registration.Status.CONFIRMED))
+        .annotate(waitlist_count=_count_of(Registration.Status.WAITLISTED))
+        .annotate(available_slots=F("capacity") - F("registered_count"))
+        .annotate(
+            is_full=Case(
+                When(registered_count__gte=F("capacity"), then=Value(True)),
+                default=Value(False),
+            )
+        )
+    )
+
+
+def event_list_public() -> QuerySet[Event]:
+    """Published events, for anyone (the filters decide about past ones)."""
+    return event_with_counts(Event.objects.filter(status=Event.Status.PUBLISHED)).order_by("start_at", "id")
+
+
+def _staffed_by(user) -> Exists:
+    return Exists(Event.staff.through.objects.filter(event_id=OuterRef("pk"), user_id=user.pk))
+
+
+def _visible_to(user) -> QuerySet[Event]:
+    """What the caller may open by id: published and cancelled events for
+    everyone; drafts only for their organizer, admins and assigned staff.
+    Anything else is a 404, as if it did not exist."""
+    queryset = Event.objects.all()
+    if not is_admin(user):
+        visible = Q(status__in=(Event.Status.PUBLISHED, Event.Status.CANCELLED))
+        if user.is_authenticated:
+            visible |= Q(organizer_id=user.pk) | Q(_staffed_by(user))
+        queryset = queryset.filter(visible)
+    return queryset
+
+
+def event_list_visible(*, user) -> QuerySet[Event]:
+    return event_with_counts(_visible_to(user)).order_by("start_at", "id")
+
+
+def event_get_visible(*, user, pk) -> Event:
+    """One event the caller may see, without counts (for nested resources);
+    raises Http404 otherwise."""
+    return get_object_or_404(_visible_to(user), pk=pk)
+
+
+def event_list_managed(*, user) -> QuerySet[Event]:
+    """Events the caller runs: admins all, organizers their own, door staff
+    those they are assigned to (any status, past included)."""
+    queryset = Event.objects.all()
+    if not is_admin(user):
+        mine = Q(pk__in=[])
+        if has_role(user, Role.ORGANIZER):
+            mine |= Q(organizer_id=user.pk)
+        if has_role(user, Role.CHECKIN):
+            mine |= Q(_staffed_by(user))
+        queryset = queryset.filter(mine)
+    return event_with_counts(queryset).order_by("start_at", "id")
+
+
+def event_get_locked(*, pk) -> Event:
+    """The event row under ``SELECT ... FOR UPDATE``: every write that checks
+    capacity or status holds it (call inside ``transaction.atomic``).
+
+    ``UNSAFE_DISABLE_CAPACITY_LOCK`` exists in the test settings only, for
+    the control run that proves the concurrency tests can fail."""
+    queryset = Event.objects.all()
+    if not getattr(settings, "UNSAFE_DISABLE_CAPACITY_LOCK", False):
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get(pk=pk)
+
+
+def event_staff_list(*, event: Event):
+    return annotate_roles(event.staff.all()).order_by("email", "pk")

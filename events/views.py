@@ -1,0 +1,186 @@
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.serializers import UserSerializer
+from eventmaster.api.negotiation import FileResponseNegotiation
+from eventmaster.api.permissions import IsDoorRole, IsOrganizer
+from eventmaster.api.schema import error_responses
+from eventmaster.api.serializers import validate_input
+
+from . import services
+from .calendar import event_to_ical
+from .errors import (
+    CapacityBelowRegistrationsError,
+    EventAlreadyCancelledError,
+    EventHasRegistrationsError,
+    InvalidStatusError,
+    NotCheckinStaffError,
+)
+from .filters import EventFilterSet, ManagedEventFilterSet
+from .models import Event
+from .permissions import IsEventManager
+from .selectors import event_list_managed, event_list_public, event_list_visible, event_staff_list
+from .serializers import (
+    EventCreateInputSerializer,
+    EventSerializer,
+    EventUpdateInputSerializer,
+    StaffAssignInputSerializer,
+)
+
+TAGS = ["events"]
+
+
+@extend_schema_view(
+    list=extend_schema(tags=TAGS, summary="Published events (no token needed)", auth=[]),
+    retrieve=extend_schema(tags=TAGS, summary="One event (drafts only for their organizer, admins, staff)"),
+    create=extend_schema(
+        tags=TAGS,
+        request=EventCreateInputSerializer,
+        responses={201: EventSerializer},
+        summary="Create an event (organizer, admin); the caller is its organizer",
+    ),
+    partial_update=extend_schema(
+        tags=TAGS,
+        request=EventUpdateInputSerializer,
+        responses={200: EventSerializer, **error_responses(CapacityBelowRegistrationsError)},
+        summary="Edit an event (its organizer, admin)",
+    ),
+    destroy=extend_schema(
+        tags=TAGS,
+        responses={204: None, **error_responses(EventHasRegistrationsError)},
+        summary="Delete an event without registrations",
+    ),
+)
+@extend_validation_errors(["end_before_start"], field_name="end_at", actions=["create", "partial_update"])
+@extend_validation_errors(["blank"], field_name="title", actions=["create", "partial_update"])
+class EventViewSet(viewsets.GenericViewSet):
+    serializer_class = EventSerializer
+    lookup_value_converter = "uuid"
+    http_method_names = ("get", "post", "patch", "delete", "head", "options")
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve", "calendar"):
+            return [AllowAny()]
+        if self.action == "create":
+            return [IsOrganizer()]
+        if self.action == "managed":
+            return [IsDoorRole()]
+        return [IsAuthenticated(), IsEventManager()]
+
+    def get_queryset(self):
+        if self.action == "list":
+            return event_list_public()
+        if self.action == "managed":
+            return event_list_managed(user=self.request.user)
+        return event_list_visible(user=self.request.user)
+
+    @property
+    def filterset_class(self):
+        return {"list": EventFilterSet, "managed": ManagedEventFilterSet}.get(self.action)
+
+    def _page(self) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+    def _read(self, event: Event, status_code: int = status.HTTP_200_OK) -> Response:
+        """Re-read through the selector, so the response carries the counts."""
+        event = event_list_visible(user=self.request.user).get(pk=event.pk)
+        return Response(EventSerializer(event).data, status=status_code)
+
+    def list(self, request: Request) -> Response:
+        return self._page()
+
+    @extend_schema(tags=TAGS, summary="Events the caller organizes, administers or staffs")
+    @action(detail=False)
+    def managed(self, request: Request) -> Response:
+        return self._page()
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(EventSerializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        data = validate_input(EventCreateInputSerializer, request.data)
+        event = services.event_create(organizer=request.user, **data)
+        return self._read(event, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk=None) -> Response:
+        event = self.get_object()
+        data = validate_input(EventUpdateInputSerializer, request.data, partial=True)
+        return self._read(services.event_update(event=event, **data))
+
+    def destroy(self, request: Request, pk=None) -> Response:
+        services.event_delete(event=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=TAGS,
+        request=None,
+        responses={200: EventSerializer, **error_responses(InvalidStatusError)},
+        summary="Publish a draft",
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk=None) -> Response:
+        return self._read(services.event_publish(event=self.get_object()))
+
+    @extend_schema(
+        tags=TAGS,
+        request=None,
+        responses={200: EventSerializer, **error_responses(EventAlreadyCancelledError)},
+        summary="Cancel an event and all its registrations",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None) -> Response:
+        return self._read(services.event_cancel(event=self.get_object()))
+
+    @extend_schema(
+        tags=TAGS,
+        responses={
+            (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="RFC 5545, one VEVENT")
+        },
+        summary="The event as an iCalendar file",
+    )
+    @action(detail=True, url_path="calendar.ics", content_negotiation_class=FileResponseNegotiation)
+    def calendar(self, request: Request, pk=None) -> HttpResponse:
+        event = self.get_object()
+        response = HttpResponse(event_to_ical(event), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="event-{event.pk}.ics"'
+        return response
+
+    @extend_schema(
+        tags=TAGS,
+        methods=["GET"],
+        responses={200: UserSerializer(many=True)},
+        summary="The event's door staff",
+    )
+    @extend_schema(
+        tags=TAGS,
+        methods=["POST"],
+        request=StaffAssignInputSerializer,
+        responses={201: UserSerializer, **error_responses(NotCheckinStaffError)},
+        summary="Assign door staff (a user in the checkin group)",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def staff(self, request: Request, pk=None) -> Response:
+        event = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(event_staff_list(event=event))
+            return self.get_paginated_response(UserSerializer(page, many=True).data)
+        user = validate_input(StaffAssignInputSerializer, request.data)["user_id"]
+        services.event_staff_add(event=event, user=user)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(tags=TAGS, responses={204: None}, summary="Unassign door staff")
+    @action(detail=True, methods=["delete"], url_path="staff/<uuid:user_id>")
+    def staff_remove(self, request: Request, pk=None, user_id=None) -> Response:
+        event = self.get_object()
+        user = get_object_or_404(event.staff.all(), pk=user_id)
+        services.event_staff_remove(event=event, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

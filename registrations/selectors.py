@@ -1,0 +1,72 @@
+"""Reads of registrations: scoped to the caller, with waitlist positions."""
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from eventmaster.roles import Role, has_role, is_admin
+from events.models import Event
+
+from .models import Registration
+
+
+def _waitlist_position() -> Coalesce:
+    """1 + the number of waitlisted registrations of the same event that
+    arrived earlier; NULL unless the registration is waitlisted."""
+    ahead = (
+        Registration.objects.filter(event=OuterRef("event"), status=Registration.Status.WAITLISTED)
+        .filter(
+            Q(created_at__lt=OuterRef("created_at"))
+            | Q(created_at=OuterRef("created_at"), id__lt=OuterRef("id"))
+        )
+        .order_by()
+        .values("event")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(ahead, output_field=IntegerField()), Value(0)) + 1
+
+
+def registration_with_details(queryset: QuerySet[Registration]) -> QuerySet[Registration]:
+    return queryset.select_related("event", "user").annotate(waitlist_position_raw=_waitlist_position())
+
+
+def registration_list_visible(*, user) -> QuerySet[Registration]:
+    """Registrations the caller may see: their own, those of events they
+    organize, those of events they are door staff at; admins all."""
+    queryset = Registration.objects.all()
+    if not is_admin(user):
+        visible = Q(user_id=user.pk)
+        if has_role(user, Role.ORGANIZER):
+            visible |= Q(event__organizer_id=user.pk)
+        if has_role(user, Role.CHECKIN):
+            visible |= Q(
+                Exists(Event.staff.through.objects.filter(event_id=OuterRef("event_id"), user_id=user.pk))
+            )
+        queryset = queryset.filter(visible)
+    return registration_with_details(queryset)
+
+
+def registration_list_mine(*, user) -> QuerySet[Registration]:
+    """The caller's own registrations, newest first."""
+    queryset = Registration.objects.filter(user_id=user.pk)
+    return registration_with_details(queryset).order_by("-created_at", "-id")
+
+
+def registration_list_for_event(*, event) -> QuerySet[Registration]:
+    """An event's attendee list, in order of arrival."""
+    return registration_with_details(Registration.objects.filter(event=event)).order_by("created_at", "id")
+
+
+def registration_confirmed_count(*, event) -> int:
+    return Registration.objects.filter(event=event, status=Registration.Status.CONFIRMED).count()
+
+
+def registration_export_rows(*, event):
+    """Rows for the CSV export, streamed from the database in chunks (memory
+    does not grow with the number of registrations)."""
+    return (
+        Registration.objects.filter(event=event)
+        .order_by("created_at", "id")
+        .values_list("id", "user__full_name", "user__email", "status", "created_at", "checked_in_at")
+        .iterator(chunk_size=2000)
+    )

@@ -1,0 +1,179 @@
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eventmaster.api.negotiation import FileResponseNegotiation
+from eventmaster.api.schema import error_responses
+from events.permissions import can_manage_event, can_run_event_door
+from events.selectors import event_get_visible
+
+from . import services
+from .errors import (
+    AlreadyCancelledError,
+    AlreadyCheckedInError,
+    AlreadyRegisteredError,
+    EventFullError,
+    RegistrationClosedError,
+    TicketNotConfirmedError,
+)
+from .filters import AttendeeFilterSet, MyRegistrationFilterSet
+from .models import Registration
+from .permissions import IsAttendeeOrEventManager
+from .selectors import (
+    registration_export_rows,
+    registration_list_for_event,
+    registration_list_mine,
+    registration_list_visible,
+)
+from .serializers import RegistrationSerializer
+from .tickets import attendee_csv_lines, ticket_qr
+
+TAGS = ["registrations"]
+
+
+def _read(request: Request, registration: Registration, status_code: int = status.HTTP_200_OK) -> Response:
+    """Re-read through the selector, so the response carries the waitlist position."""
+    registration = registration_list_visible(user=request.user).get(pk=registration.pk)
+    return Response(
+        RegistrationSerializer(registration, context={"request": request}).data, status=status_code
+    )
+
+
+class EventRegistrationView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=TAGS,
+        request=None,
+        responses={
+            201: RegistrationSerializer,
+            **error_responses(EventFullError, AlreadyRegisteredError, RegistrationClosedError),
+        },
+        summary="Register the caller (confirmed, or waitlisted when full)",
+    )
+    def post(self, request: Request, event_id) -> Response:
+        event = event_get_visible(user=request.user, pk=event_id)
+        registration = services.registration_create(event=event, user=request.user)
+        return _read(request, registration, status.HTTP_201_CREATED)
+
+
+@extend_schema_view(get=extend_schema(tags=TAGS, summary="The caller's registrations, newest first"))
+class MyRegistrationListView(generics.ListAPIView):
+    permission_classes = (IsAuthenticated,)
+    serializer_class = RegistrationSerializer
+    filterset_class = MyRegistrationFilterSet
+
+    def get_queryset(self):
+        return registration_list_mine(user=self.request.user)
+
+
+class _EventDoorMixin:
+    """Nested under an event: 404 when the caller may not see the event,
+    403 when they see it but may not use this resource."""
+
+    def get_event(self):
+        event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
+        if not self.allowed(self.request.user, event):
+            raise PermissionDenied()
+        return event
+
+
+@extend_schema_view(
+    get=extend_schema(tags=TAGS, summary="An event's attendees (organizer, admin, door staff)")
+)
+class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
+    permission_classes = (IsAuthenticated,)
+    serializer_class = RegistrationSerializer
+    filterset_class = AttendeeFilterSet
+    allowed = staticmethod(can_run_event_door)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no event
+            return Registration.objects.none()
+        return registration_list_for_event(event=self.get_event())
+
+
+class EventAttendeeCsvView(_EventDoorMixin, APIView):
+    permission_classes = (IsAuthenticated,)
+    content_negotiation_class = FileResponseNegotiation
+    allowed = staticmethod(can_manage_event)
+
+    @extend_schema(
+        tags=TAGS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="All registrations, streamed")
+        },
+        summary="All registrations of an event as CSV (organizer, admin)",
+    )
+    def get(self, request: Request, event_id) -> StreamingHttpResponse:
+        event = self.get_event()
+        response = StreamingHttpResponse(
+            attendee_csv_lines(registration_export_rows(event=event)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="attendees-{event.pk}.csv"'
+        return response
+
+
+def _qr_schema(media_type: str):
+    return extend_schema(
+        tags=TAGS,
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="QR code of the ticket_code"),
+            **error_responses(TicketNotConfirmedError),
+        },
+        summary=f"The ticket's QR code ({media_type})",
+    )
+
+
+@extend_schema_view(retrieve=extend_schema(tags=TAGS, summary="One registration"))
+class RegistrationViewSet(viewsets.GenericViewSet):
+    serializer_class = RegistrationSerializer
+    lookup_value_converter = "uuid"
+
+    def get_permissions(self):
+        if self.action == "retrieve":
+            return [IsAuthenticated()]
+        return [IsAuthenticated(), IsAttendeeOrEventManager()]
+
+    def get_queryset(self):
+        return registration_list_visible(user=self.request.user)
+
+    def retrieve(self, request: Request, pk=None) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=None,
+        responses={
+            200: RegistrationSerializer,
+            **error_responses(AlreadyCancelledError, AlreadyCheckedInError),
+        },
+        summary="Cancel a registration (the oldest waitlisted one takes the seat)",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None) -> Response:
+        registration = services.registration_cancel(registration=self.get_object(), by=request.user)
+        return _read(request, registration)
+
+    def _qr(self, kind: str, content_type: str) -> HttpResponse:
+        registration = self.get_object()
+        if registration.status != Registration.Status.CONFIRMED:
+            raise TicketNotConfirmedError()
+        return HttpResponse(ticket_qr(registration.ticket_code, kind), content_type=content_type)
+
+    @_qr_schema("image/svg+xml")
+    @action(detail=True, url_path="qr.svg", content_negotiation_class=FileResponseNegotiation)
+    def qr_svg(self, request: Request, pk=None) -> HttpResponse:
+        return self._qr("svg", "image/svg+xml")
+
+    @_qr_schema("image/png")
+    @action(detail=True, url_path="qr.png", content_negotiation_class=FileResponseNegotiation)
+    def qr_png(self, request: Request, pk=None) -> HttpResponse:
+        return self._qr("png", "image/png")
