@@ -93,12 +93,15 @@ def sanitize_description(value: str) -> str:
 
 
 def sanitize_plain_text(value: str) -> str:
-    """Plain text: no tags survive, even ones spelled as entities
-    (``&lt;b&gt;`` would become ``<b>`` once decoded), so repeat to a fixpoint."""
+    """Plain text: tags stripped, entities decoded once. Repeated to a
+    fixpoint, since ``&lt;b&gt;`` becomes ``<b>`` once decoded; what is still
+    left of a tag then (an unterminated ``<iframe src=x <`` is kept by the
+    parser as text) loses its angle brackets, so no markup can survive."""
     text = value or ""
     for _ in range(5):
         cleaned = html.unescape(_cleaner(frozenset()).clean(text))
         if cleaned == text:
             break
         text = cleaned
+    text = text.replace("<", " ").replace(">", " ")
     return " ".join(text.split())
