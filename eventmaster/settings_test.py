@@ -18,6 +18,11 @@ from .settings import DATABASES
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"]["NAME"] = None
 
+# The control run of the concurrency tests: servers started with this off
+# show that the tests catch overbooking when the event row is not locked.
+# Read by events.selectors.event_get_locked; it exists in no other settings.
+UNSAFE_DISABLE_CAPACITY_LOCK = os.environ.get("UNSAFE_DISABLE_CAPACITY_LOCK") == "true"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 # In-process tests get a per-process cache, cleared before every test; the

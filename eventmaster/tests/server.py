@@ -9,7 +9,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -83,6 +85,8 @@ def gunicorn(*, workers: int = 2, env: dict[str, str] | None = None, log_dir: Pa
                 "5",
                 "--timeout",
                 "60",
+                # Several masters run side by side: no shared control socket.
+                "--no-control-socket",
             ],
             cwd=BASE_DIR,
             env=env or server_env(),
@@ -110,8 +114,8 @@ def _wait_until_up(base_url: str, process: subprocess.Popen, log_path: Path) -> 
         try:
             if requests.get(f"{base_url}/readyz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except requests.RequestException:
+            pass  # not listening yet, or no worker booted yet to answer
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not become ready:\n{log_path.read_text()[-3000:]}")
 
@@ -121,3 +125,27 @@ def gunicorn_cluster(count: int, **kwargs):
     """``count`` separate gunicorn masters on the same database."""
     with ExitStack() as stack:
         yield [stack.enter_context(gunicorn(**kwargs)) for _ in range(count)]
+
+
+def fire_at_once(calls: list, timeout: float = 120) -> list:
+    """Run the callables in parallel threads, released together by a
+    barrier (races only show when requests really overlap); return their
+    results in order. Each call gets its own thread and HTTP connection."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait(timeout=timeout)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [future.result(timeout=timeout) for future in [pool.submit(run, call) for call in calls]]
+
+
+def bearer(user) -> dict[str, str]:
+    """Headers of an API call by ``user`` behind the TLS proxy."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return {
+        "Authorization": f"Bearer {RefreshToken.for_user(user).access_token}",
+        "X-Forwarded-Proto": "https",
+    }
