@@ -1,0 +1,23 @@
+"""Bulk test data: many registrations fast (no per-row services)."""
+
+from django.utils import timezone
+
+from accounts.models import User
+from registrations.models import Registration, new_ticket_code
+
+
+def bulk_registrations(event, count: int, prefix: str = "bulk", batch: int = 5000) -> None:
+    """``count`` confirmed registrations of new users for ``event``."""
+    now = timezone.now()
+    for start in range(0, count, batch):
+        size = min(batch, count - start)
+        users = User.objects.bulk_create(
+            User(email=f"{prefix}{start + i}@example.org", full_name=f"Attendee {start + i}", password="!")
+            for i in range(size)
+        )
+        Registration.objects.bulk_create(
+            Registration(
+                event=event, user=user, status="confirmed", ticket_code=new_ticket_code(), created_at=now
+            )
+            for user in users
+        )
