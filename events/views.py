@@ -39,7 +39,7 @@ TAGS = ["events"]
 
 
 @extend_schema_view(
-    list=extend_schema(tags=TAGS, summary="Published events (no token needed)", auth=[]),
+    list=extend_schema(tags=TAGS, summary="Published events (no token needed)"),
     retrieve=extend_schema(tags=TAGS, summary="One event (drafts only for their organizer, admins, staff)"),
     create=extend_schema(
         tags=TAGS,

@@ -75,3 +75,49 @@ def test_admin_update_documents_cannot_demote_self(schema):
 def test_schema_and_docs_endpoints(client):
     assert client.get("/api/v1/schema").status_code == 200
     assert client.get("/api/v1/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "codes"),
+    [
+        (
+            "/api/v1/events/{event_id}/registrations",
+            "post",
+            "409",
+            {"event_full", "already_registered", "registration_closed"},
+        ),
+        ("/api/v1/registrations/{id}/cancel", "post", "409", {"already_cancelled", "already_checked_in"}),
+        ("/api/v1/registrations/{id}/qr.png", "get", "409", {"ticket_not_confirmed"}),
+        ("/api/v1/events/{id}", "patch", "409", {"capacity_below_registrations"}),
+        ("/api/v1/events/{id}", "delete", "409", {"event_has_registrations"}),
+        ("/api/v1/events/{id}/publish", "post", "409", {"invalid_status"}),
+        ("/api/v1/events/{id}/cancel", "post", "409", {"already_cancelled"}),
+    ],
+)
+def test_domain_error_codes_are_documented(schema, path, method, status, codes):
+    assert error_codes(schema, op(schema, path, method), status) == codes
+
+
+def test_validation_codes_and_file_media_types(schema):
+    create = op(schema, "/api/v1/events", "post")
+    body = resolve(schema, create["responses"]["400"]["content"]["application/json"]["schema"])
+    documented = str(body) + str(schema["components"]["schemas"])
+    assert "end_before_start" in documented
+    assert (
+        "image/png" in op(schema, "/api/v1/registrations/{id}/qr.png", "get")["responses"]["200"]["content"]
+    )
+    assert (
+        "image/svg+xml"
+        in op(schema, "/api/v1/registrations/{id}/qr.svg", "get")["responses"]["200"]["content"]
+    )
+    assert (
+        "text/csv"
+        in op(schema, "/api/v1/events/{event_id}/attendees.csv", "get")["responses"]["200"]["content"]
+    )
+    assert (
+        "text/calendar"
+        in op(schema, "/api/v1/events/{id}/calendar.ics", "get")["responses"]["200"]["content"]
+    )
+    assert {} in op(schema, "/api/v1/events", "get")["security"], "the public list needs no token"
+    staff = op(schema, "/api/v1/events/{id}/staff", "post")
+    assert error_codes(schema, staff, "400") >= {"not_checkin_staff"}
