@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Scan(models.Model):
+    """Every scan attempt at the door, whatever its result (the audit log and
+    the source of the arrivals chart). Never updated, never deleted."""
+
+    class Result(models.TextChoices):
+        OK = "ok"
+        ALREADY_CHECKED_IN = "already_checked_in"
+        CANCELLED = "cancelled"
+        NOT_CONFIRMED = "not_confirmed"
+        WRONG_EVENT = "wrong_event"
+        INVALID = "invalid"
+        EVENT_CANCELLED = "event_cancelled"
+        UNDONE = "undone"
+        NOT_CHECKED_IN = "not_checked_in"
+
+    class Action(models.TextChoices):
+        CHECKIN = "checkin"
+        UNDO = "undo"
+
+    # A sequence, not a UUID: the log only grows, and inserts stay local in
+    # the index. Scans are never addressed by id in the API.
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="scans")
+    registration = models.ForeignKey(
+        "registrations.Registration", on_delete=models.PROTECT, null=True, blank=True, related_name="scans"
+    )
+    # The code as scanned (an invalid one has no registration to point to).
+    ticket_code = models.CharField(max_length=255)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.CHECKIN)
+    result = models.CharField(max_length=24, choices=Result.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Client-supplied: a per-scan UUID that makes retries safe, and the time
+    # the phone read the code (it may send it later, after a network drop).
+    nonce = models.UUIDField(null=True, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            # A retry of the same nonce by the same user is the same scan.
+            models.UniqueConstraint(
+                fields=["by", "nonce"], condition=Q(nonce__isnull=False), name="scan_nonce_once_per_user"
+            ),
+        ]
+        indexes = [models.Index(fields=["event", "created_at"], name="scan_event_history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_code[:8]}… {self.result}"

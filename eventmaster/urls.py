@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("events.urls")),
     path("", include("registrations.urls")),
+    path("", include("checkin.urls")),
 ]
 
 urlpatterns = [

@@ -111,3 +111,17 @@ def event_get_locked(*, pk) -> Event:
 
 def event_staff_list(*, event: Event):
     return annotate_roles(event.staff.all()).order_by("email", "pk")
+
+
+def event_list_door(*, user) -> QuerySet[Event]:
+    """Events where the caller may check in and see attendees: their own (as
+    organizer), those they are assigned to (as door staff); admins all."""
+    queryset = Event.objects.all()
+    if not is_admin(user):
+        allowed = Q(pk__in=[])
+        if has_role(user, Role.ORGANIZER):
+            allowed |= Q(organizer_id=user.pk)
+        if has_role(user, Role.CHECKIN):
+            allowed |= Q(_staffed_by(user))
+        queryset = queryset.filter(allowed)
+    return queryset

@@ -30,6 +30,14 @@ def registration_with_details(queryset: QuerySet[Registration]) -> QuerySet[Regi
     return queryset.select_related("event", "user").annotate(waitlist_position_raw=_waitlist_position())
 
 
+def registration_waitlist_position(*, registration: Registration) -> int | None:
+    return (
+        registration_with_details(Registration.objects.filter(pk=registration.pk))
+        .values_list("waitlist_position_raw", flat=True)
+        .first()
+    )
+
+
 def registration_list_visible(*, user) -> QuerySet[Registration]:
     """Registrations the caller may see: their own, those of events they
     organize, those of events they are door staff at; admins all."""

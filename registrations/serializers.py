@@ -6,6 +6,7 @@ from events.models import Event
 from events.permissions import can_manage_event
 
 from .models import Registration
+from .selectors import registration_waitlist_position
 
 
 class RegistrationEventSerializer(serializers.ModelSerializer):
@@ -58,4 +59,7 @@ class RegistrationSerializer(serializers.ModelSerializer):
     def get_waitlist_position(self, registration: Registration) -> int | None:
         if registration.status != Registration.Status.WAITLISTED:
             return None
-        return registration.waitlist_position_raw
+        position = getattr(registration, "waitlist_position_raw", None)
+        if position is None:  # not read through a selector that annotates it
+            position = registration_waitlist_position(registration=registration)
+        return position

@@ -1,0 +1,73 @@
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from accounts.serializers import UserRefSerializer
+from registrations.serializers import RegistrationSerializer
+
+from .models import Scan
+
+
+class ScanInputSerializer(serializers.Serializer):
+    ticket_code = serializers.CharField(max_length=255)
+    event_id = serializers.UUIDField()
+    nonce = serializers.UUIDField(
+        required=False, allow_null=True, help_text="A UUID per scan: retries are safe."
+    )
+    scanned_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the phone read the code."
+    )
+
+
+class UndoInputSerializer(serializers.Serializer):
+    ticket_code = serializers.CharField(max_length=255)
+    event_id = serializers.UUIDField()
+
+
+class _WrongEventRef(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+
+
+class WrongEventRegistrationSerializer(serializers.Serializer):
+    """A valid ticket of another event: its event, and nothing more."""
+
+    event = _WrongEventRef()
+
+
+class ScanResultSerializer(serializers.Serializer):
+    """Serializes a checkin.services.ScanOutcome (needs ``request`` in the context)."""
+
+    result = serializers.ChoiceField(choices=Scan.Result.choices)
+    registration = serializers.SerializerMethodField()
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    checked_in_by = UserRefSerializer(allow_null=True)
+
+    @extend_schema_field(
+        PolymorphicProxySerializer(
+            component_name="ScanRegistration",
+            serializers=[RegistrationSerializer, WrongEventRegistrationSerializer],
+            resource_type_field_name=None,
+            many=False,
+        )
+    )
+    def get_registration(self, outcome) -> dict | None:
+        registration = outcome.registration
+        if registration is None:
+            return None
+        if outcome.result == Scan.Result.WRONG_EVENT:
+            return {"event": {"id": str(registration.event_id), "title": registration.event.title}}
+        return RegistrationSerializer(registration, context=self.context).data
+
+
+class ArrivalSerializer(serializers.Serializer):
+    minute = serializers.DateTimeField()
+    count = serializers.IntegerField(min_value=1)
+
+
+class CheckinStatsSerializer(serializers.Serializer):
+    confirmed = serializers.IntegerField()
+    checked_in = serializers.IntegerField()
+    not_checked_in = serializers.IntegerField()
+    waitlisted = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    arrivals = ArrivalSerializer(many=True)

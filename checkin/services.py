@@ -1,0 +1,137 @@
+"""Door check-in: every scan and undo, for the API, the admin and the
+``checkin`` command alike."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from events.models import Event
+from registrations.models import Registration
+
+from .models import Scan
+
+Result = Scan.Result
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    result: str
+    registration: Registration | None
+    checked_in_at: datetime | None
+    checked_in_by: object | None  # the user who checked the ticket in
+
+
+class _NonceAlreadyUsed(Exception):
+    """The scan's nonce is already in the log: this request is a retry."""
+
+
+def _locked_registration(ticket_code: str) -> Registration | None:
+    # One indexed lookup (ticket_code is unique); the row stays locked until
+    # commit, so two scanners of one ticket are served one after the other.
+    return (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("event", "user", "checked_in_by")
+        .filter(ticket_code=ticket_code)
+        .first()
+    )
+
+
+def _refusal(registration: Registration | None, event: Event) -> str | None:
+    """The refusals of API.md, in its order of precedence."""
+    if registration is None:
+        return Result.INVALID
+    if registration.event_id != event.pk:
+        return Result.WRONG_EVENT
+    if event.status == Event.Status.CANCELLED:
+        return Result.EVENT_CANCELLED
+    if registration.status == Registration.Status.CANCELLED:
+        return Result.CANCELLED
+    if registration.status == Registration.Status.WAITLISTED:
+        return Result.NOT_CONFIRMED
+    return None
+
+
+def _outcome(result: str, registration: Registration | None) -> ScanOutcome:
+    if registration is None or result == Result.WRONG_EVENT:
+        return ScanOutcome(result, registration, None, None)
+    return ScanOutcome(result, registration, registration.checked_in_at, registration.checked_in_by)
+
+
+def checkin_scan(
+    *, ticket_code: str, event: Event, by, nonce: UUID | None = None, scanned_at: datetime | None = None
+) -> ScanOutcome:
+    """Scan a ticket at ``event``: check it in, or say why not.
+
+    Locks the registration row for the transaction. Every attempt is logged
+    as a Scan. A ``nonce`` already used by ``by`` (a retry after a network
+    drop) returns the original scan's result and writes nothing: the unique
+    constraint on (by, nonce) decides, so concurrent retries are safe too.
+    """
+    try:
+        return _scan(ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at)
+    except _NonceAlreadyUsed:
+        return _replay(by=by, nonce=nonce)
+
+
+@transaction.atomic
+def _scan(*, ticket_code, event, by, nonce, scanned_at) -> ScanOutcome:
+    registration = _locked_registration(ticket_code)
+    now = timezone.now()
+    result = _refusal(registration, event)
+    if result is None and registration.checked_in_at is not None:
+        result = Result.ALREADY_CHECKED_IN
+    elif result is None:
+        result = Result.OK
+        # The same instant as the scan's created_at: stats find the scan that
+        # checked a registration in by this equality.
+        registration.checked_in_at, registration.checked_in_by = now, by
+        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+    _log(event, registration, ticket_code, Scan.Action.CHECKIN, result, by, now, nonce, scanned_at)
+    return _outcome(result, registration)
+
+
+@transaction.atomic
+def checkin_undo(*, ticket_code: str, event: Event, by) -> ScanOutcome:
+    """Clear a check-in (``undone``), or ``not_checked_in``, or a refusal.
+    Locks the registration row; logged as a Scan like every scan."""
+    registration = _locked_registration(ticket_code)
+    now = timezone.now()
+    result = _refusal(registration, event)
+    if result is None and registration.checked_in_at is None:
+        result = Result.NOT_CHECKED_IN
+    elif result is None:
+        result = Result.UNDONE
+        registration.checked_in_at = registration.checked_in_by = None
+        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+    _log(event, registration, ticket_code, Scan.Action.UNDO, result, by, now, None, None)
+    return _outcome(result, registration)
+
+
+def _log(event, registration, ticket_code, action, result, by, now, nonce, scanned_at) -> None:
+    try:
+        Scan.objects.create(
+            event=event,
+            registration=registration,
+            ticket_code=ticket_code[:255],
+            action=action,
+            result=result,
+            by=by,
+            created_at=now,
+            nonce=nonce,
+            scanned_at=scanned_at,
+        )
+    except IntegrityError as exc:
+        if nonce is None:
+            raise
+        # Leaving the atomic block with this exception rolls the check-in back.
+        raise _NonceAlreadyUsed() from exc
+
+
+def _replay(*, by, nonce: UUID) -> ScanOutcome:
+    original = Scan.objects.select_related(
+        "registration__event", "registration__user", "registration__checked_in_by"
+    ).get(by=by, nonce=nonce)
+    return _outcome(original.result, original.registration)

@@ -1,0 +1,88 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eventmaster.api.serializers import validate_input
+from events.models import Event
+from events.permissions import can_run_event_door
+from events.selectors import event_get_visible, event_list_door
+
+from . import services
+from .selectors import checkin_stats
+from .serializers import (
+    CheckinStatsSerializer,
+    ScanInputSerializer,
+    ScanResultSerializer,
+    UndoInputSerializer,
+)
+
+TAGS = ["checkin"]
+
+
+class _DoorView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def door_event(self, event_id) -> Event:
+        """The event of the body, if the caller may check in there: 403 for
+        an event they may not, 400 for an id that names no event."""
+        event = event_list_door(user=self.request.user).filter(pk=event_id).first()
+        if event is None:
+            if Event.objects.filter(pk=event_id).exists():
+                raise PermissionDenied("You may not check in at this event.")
+            raise ValidationError({"event_id": ["No such event."]}, code="does_not_exist")
+        return event
+
+    def answer(self, outcome) -> Response:
+        return Response(ScanResultSerializer(outcome, context={"request": self.request}).data)
+
+
+class CheckinView(_DoorView):
+    @extend_schema(
+        tags=TAGS,
+        request=ScanInputSerializer,
+        responses={200: ScanResultSerializer},
+        summary="Scan a ticket at the door (always 200 with a result when allowed)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validate_input(ScanInputSerializer, request.data)
+        event = self.door_event(data["event_id"])
+        return self.answer(
+            services.checkin_scan(
+                ticket_code=data["ticket_code"],
+                event=event,
+                by=request.user,
+                nonce=data.get("nonce"),
+                scanned_at=data.get("scanned_at"),
+            )
+        )
+
+
+class CheckinUndoView(_DoorView):
+    @extend_schema(
+        tags=TAGS,
+        request=UndoInputSerializer,
+        responses={200: ScanResultSerializer},
+        summary="Undo a check-in (result undone, or not_checked_in, or a refusal)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validate_input(UndoInputSerializer, request.data)
+        event = self.door_event(data["event_id"])
+        return self.answer(
+            services.checkin_undo(ticket_code=data["ticket_code"], event=event, by=request.user)
+        )
+
+
+class EventCheckinStatsView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=TAGS, responses={200: CheckinStatsSerializer}, summary="Door statistics and arrivals per minute"
+    )
+    def get(self, request: Request, event_id) -> Response:
+        event = event_get_visible(user=request.user, pk=event_id)
+        if not can_run_event_door(request.user, event):
+            raise PermissionDenied()
+        return Response(CheckinStatsSerializer(checkin_stats(event=event)).data)
