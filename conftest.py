@@ -60,3 +60,13 @@ def checkin_client(checkin_user) -> APIClient:
 @pytest.fixture
 def admin_client(admin_user) -> APIClient:
     return client_for(admin_user)
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(django_db_setup, django_db_blocker):
+    """8 gunicorn worker processes on the test database, rate limits off,
+    for one test module (tests using it are transactional)."""
+    from eventmaster.tests.server import gunicorn, server_env
+
+    with django_db_blocker.unblock(), gunicorn(workers=8, env=server_env(RATELIMIT_ENABLE="false")) as url:
+        yield url

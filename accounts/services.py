@@ -10,7 +10,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from eventmaster.roles import ADMIN_SITE_ROLES, Role, forget_user_roles
+from eventmaster.roles import ADMIN_SITE_ROLES, Role, forget_user_roles, role_group
 
 from .errors import (
     CannotDemoteSelfError,
@@ -113,18 +113,17 @@ def token_revoke(*, user: User, refresh: str) -> None:
 def user_set_roles(*, user: User, roles: Iterable[str]) -> None:
     """Replace the user's role groups with ``roles`` (other groups stay)."""
     wanted = {_check_role(r) for r in roles}
-    groups = {g.name: g for g in Group.objects.filter(name__in=Role.values)}
     current = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
     if to_remove := current - wanted:
-        user.groups.remove(*(groups[name] for name in to_remove))
+        user.groups.remove(*Group.objects.filter(name__in=to_remove))
     if to_add := wanted - current:
-        user.groups.add(*(groups[name] for name in to_add))
+        user.groups.add(*(role_group(name) for name in sorted(to_add)))
     forget_user_roles(user)
 
 
 def user_grant_role(*, user: User, role: str) -> bool:
     """Add ``role``; False when the user already had it."""
-    group = Group.objects.get(name=_check_role(role))
+    group = role_group(_check_role(role))
     if user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.add(group)
@@ -134,7 +133,7 @@ def user_grant_role(*, user: User, role: str) -> bool:
 
 def user_revoke_role(*, user: User, role: str) -> bool:
     """Remove ``role``; False when the user did not have it."""
-    group = Group.objects.get(name=_check_role(role))
+    group = role_group(_check_role(role))
     if not user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.remove(group)

@@ -74,3 +74,11 @@ def roles_from_annotations(user) -> frozenset[str] | None:
     if not hasattr(user, _flag(Role.MEMBER)):
         return None
     return set_user_roles_cache(user, [r for r in Role.values if getattr(user, _flag(r))])
+
+
+def role_group(role: str):
+    """The group of a role. The data migration creates all four; created here
+    if missing (a flushed test database, a group deleted in the admin)."""
+    from django.contrib.auth.models import Group
+
+    return Group.objects.get_or_create(name=Role(role).value)[0]

@@ -1,8 +1,7 @@
 import factory
-from django.contrib.auth.models import Group
 
 from accounts.models import User
-from eventmaster.roles import Role
+from eventmaster.roles import Role, role_group
 
 DEFAULT_PASSWORD = "a-long-enough-test-password-1"
 
@@ -22,5 +21,5 @@ class UserFactory(factory.django.DjangoModelFactory):
             return
         names = [Role.MEMBER] if extracted is None else list(extracted)
         # Through the m2m manager, so the staff flag follows as in production.
-        self.groups.add(*Group.objects.filter(name__in=names))
+        self.groups.add(*(role_group(name) for name in names))
         self.refresh_from_db(fields=["is_staff"])

@@ -1,0 +1,236 @@
+"""POST /checkin and /checkin/undo: every result, nonce replay, roles,
+malformed bodies, and the scan log of every attempt."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from checkin.models import Scan
+from eventmaster.roles import Role
+from eventmaster.tests.utils import assert_error, client_for
+from events.models import Event
+from events.tests.factories import EventFactory
+from registrations.models import Registration
+from registrations.services import registration_cancel, registration_create
+
+pytestmark = pytest.mark.django_db
+
+SCAN_FIELDS = {"result", "registration", "checked_in_at", "checked_in_by"}
+
+
+def body_of(response, result: str) -> dict:
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == SCAN_FIELDS and body["result"] == result, body
+    return body
+
+
+class TestResults:
+    def test_ok_checks_the_ticket_in(self, scan, registration, organizer):
+        body = body_of(scan(registration.ticket_code), "ok")
+        assert body["registration"]["id"] == str(registration.pk)
+        assert body["checked_in_by"] == {"id": str(organizer.pk), "full_name": organizer.full_name}
+        registration.refresh_from_db()
+        assert registration.checked_in_by == organizer
+        assert body["checked_in_at"] == registration.checked_in_at.isoformat().replace("+00:00", "Z")
+
+    def test_second_scan_says_when_and_by_whom(self, scan, registration, organizer, staff_client):
+        first = body_of(scan(registration.ticket_code), "ok")
+        again = body_of(scan(registration.ticket_code, client=staff_client), "already_checked_in")
+        assert again["checked_in_at"] == first["checked_in_at"]
+        assert again["checked_in_by"]["id"] == str(organizer.pk)
+
+    def test_cancelled_registration(self, scan, registration, member):
+        registration_cancel(registration=registration, by=member)
+        body = body_of(scan(registration.ticket_code), "cancelled")
+        assert body["registration"]["status"] == "cancelled"
+
+    def test_waitlisted_is_not_confirmed(self, scan, event):
+        for _ in range(3):
+            registration_create(event=event, user=UserFactory())
+        waitlisted = registration_create(event=event, user=UserFactory())
+        body = body_of(scan(waitlisted.ticket_code), "not_confirmed")
+        assert body["registration"]["waitlist_position"] == 1
+        assert Registration.objects.get(pk=waitlisted.pk).checked_in_at is None
+
+    def test_wrong_event_shows_only_that_event(self, scan, organizer, member):
+        other = EventFactory(organizer=organizer, title="The other one")
+        ticket = registration_create(event=other, user=member)
+        body = body_of(scan(ticket.ticket_code), "wrong_event")
+        assert body["registration"] == {"event": {"id": str(other.pk), "title": "The other one"}}
+        assert Registration.objects.get(pk=ticket.pk).checked_in_at is None
+
+    @pytest.mark.parametrize(
+        "code", ["no-such-ticket", "", " ", "x" * 255, "'; DROP TABLE x; --", "\u00e9\u00e8"]
+    )
+    def test_unknown_code_is_invalid(self, scan, code):
+        response = scan(code)
+        if not code.strip():
+            assert_error(response, 400, "blank", attr="ticket_code")
+            return
+        assert body_of(response, "invalid")["registration"] is None
+
+    def test_event_cancelled(self, scan, registration, event):
+        Event.objects.filter(pk=event.pk).update(status=Event.Status.CANCELLED)
+        body_of(scan(registration.ticket_code), "event_cancelled")
+
+    def test_precedence(self, scan, event, organizer, member):
+        # A cancelled registration of a cancelled event: event_cancelled wins.
+        registration = registration_create(event=event, user=member)
+        registration_cancel(registration=registration, by=member)
+        Event.objects.filter(pk=event.pk).update(status=Event.Status.CANCELLED)
+        body_of(scan(registration.ticket_code), "event_cancelled")
+        # A ticket of another, cancelled event: wrong_event wins.
+        other = EventFactory(organizer=organizer)
+        ticket = registration_create(event=other, user=UserFactory())
+        Event.objects.filter(pk=other.pk).update(status=Event.Status.CANCELLED)
+        live = EventFactory(organizer=organizer)
+        body_of(scan(ticket.ticket_code, event_id=live.pk), "wrong_event")
+
+
+class TestUndo:
+    def test_undo_clears_the_check_in(self, scan, registration):
+        scan(registration.ticket_code)
+        body = body_of(scan(registration.ticket_code, path="/api/v1/checkin/undo"), "undone")
+        assert body["checked_in_at"] is None and body["checked_in_by"] is None
+        assert Registration.objects.get(pk=registration.pk).checked_in_at is None
+        # Checked in again after the undo: ok, not already_checked_in.
+        body_of(scan(registration.ticket_code), "ok")
+
+    def test_undo_of_a_ticket_not_checked_in(self, scan, registration):
+        body_of(scan(registration.ticket_code, path="/api/v1/checkin/undo"), "not_checked_in")
+
+    def test_undo_refusals(self, scan):
+        body_of(scan("nothing", path="/api/v1/checkin/undo"), "invalid")
+
+    def test_undo_is_logged(self, scan, registration, organizer):
+        scan(registration.ticket_code)
+        scan(registration.ticket_code, path="/api/v1/checkin/undo")
+        undo = Scan.objects.get(action="undo")
+        assert (undo.result, undo.by, undo.registration_id) == ("undone", organizer, registration.pk)
+
+
+class TestNonce:
+    def test_a_retry_returns_the_original_result_and_writes_nothing(self, scan, registration):
+        nonce = str(uuid.uuid4())
+        first = body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        retry = body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        assert retry == first
+        assert Scan.objects.count() == 1
+
+    def test_without_a_nonce_a_repeat_is_already_checked_in(self, scan, registration):
+        body_of(scan(registration.ticket_code), "ok")
+        body_of(scan(registration.ticket_code), "already_checked_in")
+        assert Scan.objects.count() == 2
+
+    def test_a_new_nonce_is_a_new_scan(self, scan, registration):
+        body_of(scan(registration.ticket_code, nonce=str(uuid.uuid4())), "ok")
+        body_of(scan(registration.ticket_code, nonce=str(uuid.uuid4())), "already_checked_in")
+
+    def test_nonces_are_per_user(self, scan, registration, staff_client):
+        nonce = str(uuid.uuid4())
+        body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        body_of(scan(registration.ticket_code, nonce=nonce, client=staff_client), "already_checked_in")
+        assert Scan.objects.count() == 2
+
+    def test_a_retried_refusal_stays_the_same_refusal(self, scan):
+        nonce = str(uuid.uuid4())
+        body_of(scan("bogus", nonce=nonce), "invalid")
+        body_of(scan("bogus", nonce=nonce), "invalid")
+        assert Scan.objects.count() == 1
+
+
+class TestRoles:
+    @pytest.mark.parametrize("client_fixture", ["organizer_client", "admin_client", "staff_client"])
+    def test_owner_admin_and_assigned_staff_may_scan(self, request, client_fixture, scan, registration):
+        body_of(scan(registration.ticket_code, client=request.getfixturevalue(client_fixture)), "ok")
+
+    def test_everyone_else_is_403(self, scan, registration, member_client, checkin_client):
+        other_organizer = client_for(UserFactory(roles=[Role.MEMBER, Role.ORGANIZER]))
+        for client in (member_client, checkin_client, other_organizer):  # checkin_client: staff, not assigned
+            for path in ("/api/v1/checkin", "/api/v1/checkin/undo"):
+                assert_error(
+                    scan(registration.ticket_code, client=client, path=path), 403, "permission_denied"
+                )
+        assert Registration.objects.get(pk=registration.pk).checked_in_at is None
+        assert not Scan.objects.exists()
+
+    def test_anonymous_is_401(self, scan, registration, api_client):
+        assert_error(scan(registration.ticket_code, client=api_client), 401, "not_authenticated")
+
+    def test_staff_is_limited_to_the_door(self, staff_client, event, checkin_user):
+        # A door-staff member checks in, but edits nothing and sees no other event.
+        other = EventFactory(status=Event.Status.DRAFT)
+        assert_error(
+            staff_client.patch(f"/api/v1/events/{event.pk}", {"title": "x"}), 403, "permission_denied"
+        )
+        assert_error(staff_client.get(f"/api/v1/events/{other.pk}"), 404, "not_found")
+        managed = staff_client.get("/api/v1/events/managed").json()
+        assert [item["id"] for item in managed["items"]] == [str(event.pk)]
+
+
+class TestMalformed:
+    @pytest.mark.parametrize(
+        ("body", "code", "attr"),
+        [
+            ({}, "required", "ticket_code"),
+            ({"ticket_code": "x"}, "required", "event_id"),
+            ({"ticket_code": "x", "event_id": "not-a-uuid"}, "invalid", "event_id"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": "again"}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "scanned_at": "yesterday"}, "invalid", "scanned_at"),
+            ({"ticket_code": "x" * 256, "event_id": "{event}"}, "max_length", "ticket_code"),
+            ({"ticket_code": ["x"], "event_id": "{event}"}, "invalid", "ticket_code"),
+            ({"ticket_code": "x\x00y", "event_id": "{event}"}, "null_characters_not_allowed", "ticket_code"),
+            ({"ticket_code": "x", "event_id": str(uuid.uuid4())}, "does_not_exist", "event_id"),
+        ],
+    )
+    def test_400_in_the_error_shape(self, organizer_client, event, body, code, attr):
+        body = {k: (str(event.pk) if v == "{event}" else v) for k, v in body.items()}
+        assert_error(organizer_client.post("/api/v1/checkin", body), 400, code, attr=attr)
+        assert not Scan.objects.exists()
+
+    @pytest.mark.parametrize("payload", ["[]", "not json", "null"])
+    def test_non_object_bodies_are_400(self, organizer_client, payload):
+        response = organizer_client.post("/api/v1/checkin", payload, content_type="application/json")
+        assert response.status_code == 400 and response.json()["type"] in {"validation_error", "client_error"}
+
+    def test_get_is_405(self, organizer_client):
+        assert_error(organizer_client.get("/api/v1/checkin"), 405, "method_not_allowed")
+
+
+def test_every_attempt_lands_in_the_scan_log(scan, registration, event, organizer, member):
+    scanned_at = (timezone.now() - timedelta(seconds=30)).replace(microsecond=0)
+    nonce = uuid.uuid4()
+    attempts = [
+        scan(registration.ticket_code, nonce=str(nonce), scanned_at=scanned_at.isoformat()),
+        scan(registration.ticket_code),
+        scan("garbage-code"),
+        scan(registration.ticket_code, path="/api/v1/checkin/undo"),
+    ]
+    assert [r.json()["result"] for r in attempts] == ["ok", "already_checked_in", "invalid", "undone"]
+    log = list(Scan.objects.order_by("id"))
+    assert [s.result for s in log] == ["ok", "already_checked_in", "invalid", "undone"]
+    assert {s.by_id for s in log} == {organizer.pk} and {s.event_id for s in log} == {event.pk}
+    assert (log[0].nonce, log[0].scanned_at, log[0].registration_id) == (nonce, scanned_at, registration.pk)
+    assert (log[2].ticket_code, log[2].registration_id) == ("garbage-code", None)
+
+
+@pytest.mark.django_db(transaction=True)  # as in production: the scan's atomic is the outermost
+def test_one_scan_is_5_queries_including_authentication(scan, registration):
+    """The user with their roles, the event with the caller's door permission,
+    the locked registration, the check-in UPDATE, the log INSERT; plus the
+    transaction's own BEGIN and COMMIT, which Django records too."""
+    for nonce, expected in ((str(uuid.uuid4()), "ok"), (None, "already_checked_in")):
+        with CaptureQueriesContext(connection) as captured:
+            body_of(scan(registration.ticket_code, **({"nonce": nonce} if nonce else {})), expected)
+        statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+        data = [s for s in statements if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}]
+        control = [s for s in statements if s not in data]
+        assert len(data) <= 5, captured.captured_queries
+        assert set(control) <= {"BEGIN", "COMMIT"} and len(control) <= 2, statements
+    assert data == ["SELECT", "SELECT", "SELECT", "INSERT"]  # already_checked_in: no UPDATE
