@@ -29,14 +29,16 @@ class _NonceAlreadyUsed(Exception):
 
 
 def _locked_registration(ticket_code: str) -> Registration | None:
-    # One indexed lookup (ticket_code is unique); the row stays locked until
-    # commit, so two scanners of one ticket are served one after the other.
-    return (
+    # One indexed lookup (ticket_code is unique, so no ORDER BY); the row
+    # stays locked until commit, so two scanners of one ticket are served one
+    # after the other.
+    rows = (
         Registration.objects.select_for_update(of=("self",))
-        .select_related("event", "user", "checked_in_by")
+        .select_related("event", "user")
         .filter(ticket_code=ticket_code)
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(rows), None)
 
 
 def _refusal(registration: Registration | None, event: Event) -> str | None:
@@ -88,7 +90,7 @@ def _scan(*, ticket_code, event, by, nonce, scanned_at) -> ScanOutcome:
         # The same instant as the scan's created_at: stats find the scan that
         # checked a registration in by this equality.
         registration.checked_in_at, registration.checked_in_by = now, by
-        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+        Registration.objects.filter(pk=registration.pk).update(checked_in_at=now, checked_in_by=by)
     _log(event, registration, ticket_code, Scan.Action.CHECKIN, result, by, now, nonce, scanned_at)
     return _outcome(result, registration)
 
@@ -105,7 +107,7 @@ def checkin_undo(*, ticket_code: str, event: Event, by) -> ScanOutcome:
     elif result is None:
         result = Result.UNDONE
         registration.checked_in_at = registration.checked_in_by = None
-        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+        Registration.objects.filter(pk=registration.pk).update(checked_in_at=None, checked_in_by=None)
     _log(event, registration, ticket_code, Scan.Action.UNDO, result, by, now, None, None)
     return _outcome(result, registration)
 

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from eventmaster.api.serializers import validate_input
 from events.models import Event
 from events.permissions import can_run_event_door
-from events.selectors import event_get_visible, event_list_door
+from events.selectors import event_get_for_door, event_get_visible
 
 from . import services
 from .selectors import checkin_stats
@@ -28,7 +28,7 @@ class _DoorView(APIView):
     def door_event(self, event_id) -> Event:
         """The event of the body, if the caller may check in there: 403 for
         an event they may not, 400 for an id that names no event."""
-        event = event_list_door(user=self.request.user).filter(pk=event_id).first()
+        event = event_get_for_door(user=self.request.user, pk=event_id)
         if event is None:
             if Event.objects.filter(pk=event_id).exists():
                 raise PermissionDenied("You may not check in at this event.")
