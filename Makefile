@@ -9,7 +9,7 @@ DEV_ENV := DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test migrate lint bench clean
+.PHONY: install run test migrate lint bench-checkin bench-csv clean
 
 install: $(STAMP)
 
@@ -36,6 +36,14 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Benchmarks (not tests): see the README's Benchmarks section.
+bench-checkin: install
+	bash scripts/with-postgres.sh $(BIN)/python bench/checkin_bench.py
+
+bench-csv: install
+	$(BIN)/python bench/csv_memory.py
+	bash scripts/with-postgres.sh $(BIN)/python bench/csv_memory.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache .ruff_cache test-artifacts
