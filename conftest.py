@@ -70,3 +70,26 @@ def gunicorn_server(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock(), gunicorn(workers=8, env=server_env(RATELIMIT_ENABLE="false")) as url:
         yield url
+
+
+@pytest.fixture
+def event(organizer):
+    """The organizer's published event (app conftests override its capacity)."""
+    from events.tests.factories import EventFactory
+
+    return EventFactory(organizer=organizer)
+
+
+@pytest.fixture
+def registration(event, member):
+    """The member's registration for ``event``, through the service."""
+    from registrations.services import registration_create
+
+    return registration_create(event=event, user=member)
+
+
+@pytest.fixture
+def staff_client(checkin_user, event) -> APIClient:
+    """Door staff assigned to ``event``."""
+    event.staff.add(checkin_user)
+    return client_for(checkin_user)
