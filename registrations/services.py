@@ -7,6 +7,7 @@ from django.utils import timezone
 from events.models import Event
 from events.selectors import event_get_locked
 
+from . import notifications
 from .errors import (
     AlreadyCancelledError,
     AlreadyCheckedInError,
@@ -42,9 +43,12 @@ def registration_create(*, event: Event, user) -> Registration:
         raise EventFullError()
     try:
         with transaction.atomic():
-            return Registration.objects.create(event=event, user=user, status=status)
+            registration = Registration.objects.create(event=event, user=user, status=status)
     except IntegrityError as exc:
         raise AlreadyRegisteredError() from exc
+    if status == Registration.Status.CONFIRMED:
+        notifications.notify_confirmed(registration)
+    return registration
 
 
 @transaction.atomic
@@ -71,6 +75,7 @@ def registration_cancel(*, registration: Registration, by) -> Registration:
         else Registration.CancelReason.ORGANIZER_CANCELLED
     )
     registration.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    notifications.notify_cancelled(registration)
     if was_confirmed:
         waitlist_promote(event=event)
     return registration
@@ -93,14 +98,20 @@ def waitlist_promote(*, event: Event) -> list[Registration]:
     Registration.objects.filter(pk__in=[r.pk for r in promoted]).update(status=Registration.Status.CONFIRMED)
     for registration in promoted:
         registration.status = Registration.Status.CONFIRMED
+    notifications.notify_promoted(promoted)
     return promoted
 
 
 def registrations_cancel_for_event(*, event: Event) -> int:
     """Cancel every active registration of a cancelled event (reason
-    ``event_cancelled``). The caller holds the event's row lock."""
-    return Registration.objects.filter(event=event, status__in=Registration.ACTIVE_STATUSES).update(
+    ``event_cancelled``) and tell those attendees after commit. The caller
+    holds the event's row lock."""
+    active = Registration.objects.filter(event=event, status__in=Registration.ACTIVE_STATUSES)
+    ids = list(active.values_list("pk", flat=True))
+    Registration.objects.filter(pk__in=ids).update(
         status=Registration.Status.CANCELLED,
         cancelled_at=timezone.now(),
         cancel_reason=Registration.CancelReason.EVENT_CANCELLED,
     )
+    notifications.notify_event_cancelled(ids)
+    return len(ids)

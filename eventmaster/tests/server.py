@@ -50,6 +50,7 @@ def server_env(**extra: str) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         PYTHONUNBUFFERED="1",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
     )
     env.update(extra)
     return env
