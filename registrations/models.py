@@ -62,3 +62,22 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.event} ({self.status})"
+
+
+class Reminder(models.Model):
+    """A reminder mail sent to an attendee for an event: at most one per
+    attendee and event, however often send_reminders runs (the unique
+    constraint decides, also between two runs at the same time)."""
+
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="reminders")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="reminders")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "user"], name="one_reminder_per_attendee_and_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.user_id} @ {self.event_id}"

@@ -74,3 +74,11 @@ def notify_event_cancelled(registration_ids: Iterable) -> None:
         send_after_commit(
             lambda: [_mail(r, subject="Event cancelled", template="event_cancelled") for r in _reloaded(ids)]
         )
+
+
+def notify_reminder(registration: Registration) -> None:
+    send_after_commit(
+        lambda: [
+            _ticket_mail(r, subject="Reminder", template="reminder") for r in _reloaded([registration.pk])
+        ]
+    )

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from eventmaster.roles import Role, has_role, is_admin
 from events.models import Event
 
-from .models import Registration
+from .models import Registration, Reminder
 
 
 def _waitlist_position() -> Coalesce:
@@ -77,4 +77,21 @@ def registration_export_rows(*, event):
         .order_by("created_at", "id")
         .values_list("id", "user__full_name", "user__email", "status", "created_at", "checked_in_at")
         .iterator(chunk_size=2000)
+    )
+
+
+def reminder_candidates(*, now, within):
+    """Confirmed registrations of published events that start within
+    ``within`` from ``now`` and whose attendee got no reminder for them yet."""
+    already = Reminder.objects.filter(event_id=OuterRef("event_id"), user_id=OuterRef("user_id"))
+    return (
+        Registration.objects.filter(
+            status=Registration.Status.CONFIRMED,
+            event__status=Event.Status.PUBLISHED,
+            event__start_at__gt=now,
+            event__start_at__lte=now + within,
+        )
+        .exclude(Exists(already))
+        .select_related("event", "user")
+        .order_by("event__start_at", "created_at", "id")
     )

@@ -15,7 +15,7 @@ from .errors import (
     EventFullError,
     RegistrationClosedError,
 )
-from .models import Registration
+from .models import Registration, Reminder
 from .selectors import registration_confirmed_count
 
 
@@ -115,3 +115,16 @@ def registrations_cancel_for_event(*, event: Event) -> int:
     )
     notifications.notify_event_cancelled(ids)
     return len(ids)
+
+
+@transaction.atomic
+def reminder_send(*, registration: Registration) -> bool:
+    """Record and (after commit) send the reminder of one attendee for one
+    event; False when they already had it. The unique constraint on
+    (event, user) decides, so overlapping runs never send twice."""
+    _, created = Reminder.objects.get_or_create(
+        event_id=registration.event_id, user_id=registration.user_id, defaults={"registration": registration}
+    )
+    if created:
+        notifications.notify_reminder(registration)
+    return created

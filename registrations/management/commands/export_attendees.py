@@ -1,0 +1,45 @@
+import os
+import sys
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from events.models import Event
+from registrations.selectors import registration_export_rows
+from registrations.tickets import attendee_csv_lines
+
+
+class Command(BaseCommand):
+    help = "Write an event's attendees as CSV (the columns of GET /events/{id}/attendees.csv) to a file or stdout."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("event_id", help="The event's id.")
+        parser.add_argument("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+
+    def handle(self, *args, event_id: str, output: str | None, **options) -> None:
+        try:
+            event = Event.objects.filter(pk=uuid.UUID(event_id)).first()
+        except ValueError:
+            raise CommandError(f"{event_id!r} is not an event id (a UUID).") from None
+        if event is None:
+            raise CommandError(f"No event with id {event_id}.")
+        lines = attendee_csv_lines(registration_export_rows(event=event))
+        if output is None:
+            try:
+                for line in lines:
+                    self.stdout.write(line, ending="")
+                self.stdout.flush()
+            except BrokenPipeError:  # e.g. piped into head: the reader has had enough
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+            return
+        total = event.registrations.count()
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as file:
+                for line in tqdm(
+                    lines, total=total + 1, unit="row", disable=total < 1000 or not sys.stderr.isatty()
+                ):
+                    file.write(line)
+        except OSError as exc:
+            raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
+        self.stderr.write(f"Wrote {total} registration(s) of {event.title!r} to {output}.")
