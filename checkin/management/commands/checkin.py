@@ -3,8 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User, normalize_email
 from checkin.models import Scan
 from checkin.services import checkin_scan
-
-from ._event_arg import event_from_arg
+from eventmaster.commands import event_from_arg
 
 SUCCESS = {Scan.Result.OK, Scan.Result.ALREADY_CHECKED_IN}
 

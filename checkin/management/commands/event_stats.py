@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from checkin.selectors import checkin_stats
-
-from ._event_arg import event_from_arg
+from eventmaster.commands import event_from_arg
 
 
 class Command(BaseCommand):

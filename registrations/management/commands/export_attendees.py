@@ -1,11 +1,10 @@
 import os
 import sys
-import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from events.models import Event
+from eventmaster.commands import event_from_arg
 from registrations.selectors import registration_export_rows
 from registrations.tickets import attendee_csv_lines
 
@@ -18,12 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 
     def handle(self, *args, event_id: str, output: str | None, **options) -> None:
-        try:
-            event = Event.objects.filter(pk=uuid.UUID(event_id)).first()
-        except ValueError:
-            raise CommandError(f"{event_id!r} is not an event id (a UUID).") from None
-        if event is None:
-            raise CommandError(f"No event with id {event_id}.")
+        event = event_from_arg(event_id)
         lines = attendee_csv_lines(registration_export_rows(event=event))
         if output is None:
             try:

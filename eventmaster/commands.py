@@ -1,4 +1,4 @@
-"""Shared by the check-in commands: read an event id argument."""
+"""Shared by the management commands: read an event id argument."""
 
 import uuid
 
