@@ -24,28 +24,43 @@ from .selectors import event_get_locked
 EDITABLE_FIELDS = ("title", "description", "location", "start_at", "end_at", "capacity", "waitlist_enabled")
 
 
-def _apply(event: Event, changes: dict) -> None:
-    """Set fields on ``event``, sanitized, then check what must always hold
-    (the database checks it again: capacity >= 1, end after start)."""
+def event_validate(event: Event, changes: dict) -> dict:
+    """Sanitize ``changes`` and check what must hold once they are applied to
+    ``event`` (the database checks it again: capacity >= 1, end after start).
+    Returns the sanitized changes; raises ValidationError. Writes nothing:
+    the admin's form calls it too, so its errors show on the form."""
+    sanitized = {}
     for field, value in changes.items():
         if field in ("title", "location"):
             value = sanitize_plain_text(value)
         elif field == "description":
             value = sanitize_description(value)
-        setattr(event, field, value)
+        sanitized[field] = value
+
+    def final(field):
+        return sanitized.get(field, getattr(event, field))
+
     errors = {}
-    if not event.title:
+    if not final("title"):
         errors["title"] = ValidationError("The title must contain text.", code="blank")
-    if (
-        isinstance(event.start_at, datetime)
-        and isinstance(event.end_at, datetime)
-        and event.end_at <= event.start_at
-    ):
+    start_at, end_at = final("start_at"), final("end_at")
+    if isinstance(start_at, datetime) and isinstance(end_at, datetime) and end_at <= start_at:
         errors["end_at"] = ValidationError("The event must end after it starts.", code="end_before_start")
-    if event.capacity is None or event.capacity < 1:
+    if final("capacity") is None or final("capacity") < 1:
         errors["capacity"] = ValidationError("Capacity must be at least 1.", code="min_value")
     if errors:
         raise ValidationError(errors)
+    return sanitized
+
+
+def event_check_capacity(*, event: Event, capacity: int) -> None:
+    """A capacity below the confirmed registrations raises
+    CapacityBelowRegistrationsError (lowering to exactly that many is fine)."""
+    # A new event has a pk already (UUID default): ask whether it is stored.
+    if event._state.adding:
+        return
+    if capacity < event.capacity and capacity < registration_confirmed_count(event=event):
+        raise CapacityBelowRegistrationsError()
 
 
 @transaction.atomic
@@ -60,7 +75,8 @@ def event_create(*, organizer, status: str = Event.Status.DRAFT, **fields) -> Ev
     if unknown:
         raise TypeError(f"unknown event fields: {sorted(unknown)}")
     event = Event(organizer=organizer, status=status)
-    _apply(event, {"description": "", "location": "", **fields})
+    for field, value in event_validate(event, {"description": "", "location": "", **fields}).items():
+        setattr(event, field, value)
     event.save()
     return event
 
@@ -72,9 +88,11 @@ def event_update(*, event: Event, **changes) -> Event:
     promotes waitlisted registrations, oldest first, in this transaction."""
     event = event_get_locked(pk=event.pk)
     old_capacity = event.capacity
-    _apply(event, changes)
-    if event.capacity < old_capacity and event.capacity < registration_confirmed_count(event=event):
-        raise CapacityBelowRegistrationsError()
+    changes = event_validate(event, changes)
+    if "capacity" in changes:
+        event_check_capacity(event=event, capacity=changes["capacity"])
+    for field, value in changes.items():
+        setattr(event, field, value)
     event.save()
     if event.capacity > old_capacity:
         waitlist_promote(event=event)

@@ -1,0 +1,188 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from eventmaster.admin import OrganizerScopedAdmin
+from eventmaster.api.errors import DomainError
+from registrations.models import Registration
+from registrations.selectors import registration_export_rows
+from registrations.tickets import attendee_csv_lines
+
+from . import services
+from .models import Event
+
+FORM_FIELDS = ("title", "description", "location", "start_at", "end_at", "capacity", "waitlist_enabled")
+
+
+class EventAdminForm(forms.ModelForm):
+    """The admin's event form: the service's validation and sanitization,
+    shown as form errors (the save goes through the service as well)."""
+
+    class Meta:
+        model = Event
+        fields = FORM_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        changes = {field: cleaned[field] for field in FORM_FIELDS if field in cleaned}
+        services.event_validate(self.instance, changes)  # a ValidationError becomes form errors
+        if not self.instance._state.adding and "capacity" in changes:
+            try:
+                services.event_check_capacity(event=self.instance, capacity=changes["capacity"])
+            except DomainError as exc:
+                self.add_error("capacity", str(exc.detail))
+        return cleaned
+
+
+class RegistrationInline(admin.TabularInline):
+    model = Registration
+    fields = ("user", "status", "created_at", "checked_in_at", "cancel_reason")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("created_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class TimeFilter(admin.SimpleListFilter):
+    title = "when"
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return (("upcoming", "Upcoming"), ("past", "Past"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "upcoming":
+            return queryset.filter(start_at__gte=timezone.now())
+        if self.value() == "past":
+            return queryset.filter(start_at__lt=timezone.now())
+        return queryset
+
+
+@admin.register(Event)
+class EventAdmin(OrganizerScopedAdmin):
+    form = EventAdminForm
+    list_display = (
+        "title",
+        "status",
+        "start_at",
+        "capacity",
+        "confirmed",
+        "waitlisted",
+        "checked_in",
+        "organizer",
+    )
+    list_filter = ("status", TimeFilter)
+    search_fields = ("title", "location")
+    ordering = ("-start_at",)
+    inlines = (RegistrationInline,)
+    actions = ("publish_events", "cancel_events", "export_attendees")
+
+    def get_queryset(self, request):
+        registration = Q(registrations__status=Registration.Status.CONFIRMED)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organizer")
+            .annotate(
+                confirmed=Count("registrations", filter=registration),
+                waitlisted=Count(
+                    "registrations", filter=Q(registrations__status=Registration.Status.WAITLISTED)
+                ),
+                checked_in=Count(
+                    "registrations", filter=registration & Q(registrations__checked_in_at__isnull=False)
+                ),
+            )
+        )
+
+    @admin.display(ordering="confirmed")
+    def confirmed(self, event):
+        return event.confirmed
+
+    @admin.display(ordering="waitlisted")
+    def waitlisted(self, event):
+        return event.waitlisted
+
+    @admin.display(ordering="checked_in", description="checked in")
+    def checked_in(self, event):
+        return event.checked_in
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("status", "organizer") if obj else ()
+
+    def get_fields(self, request, obj=None):
+        return (*FORM_FIELDS, "status", "organizer") if obj else FORM_FIELDS
+
+    def save_model(self, request, obj, form, change):
+        changes = {field: form.cleaned_data[field] for field in FORM_FIELDS if field in form.cleaned_data}
+        if change:
+            services.event_update(event=obj, **changes)
+        else:
+            created = services.event_create(organizer=request.user, **changes)
+            # The admin goes on with ``obj`` (log entry, redirect): make it the created event.
+            obj.pk = created.pk
+            obj._state.adding = False
+        obj.refresh_from_db()
+
+    def has_delete_permission(self, request, obj=None):
+        # Nothing with registrations is ever destroyed: cancel it instead.
+        return super().has_delete_permission(request, obj) and not (obj and obj.registrations.exists())
+
+    def delete_model(self, request, obj):
+        services.event_delete(event=obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletes go through the service one at a time
+        return actions
+
+    @admin.action(description="Publish selected draft events", permissions=("change",))
+    def publish_events(self, request, queryset):
+        self._each(request, queryset, services.event_publish, "published")
+
+    @admin.action(description="Cancel selected events (and all their registrations)", permissions=("change",))
+    def cancel_events(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/events/event/cancel_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Cancel events?",
+                    "events": queryset,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        self._each(request, queryset, services.event_cancel, "cancelled")
+        return None
+
+    @admin.action(description="Export attendees of the selected event (CSV)", permissions=("view",))
+    def export_attendees(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one event to export.", messages.WARNING)
+            return None
+        event = queryset.get()
+        response = StreamingHttpResponse(
+            attendee_csv_lines(registration_export_rows(event=event)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="attendees-{event.pk}.csv"'
+        return response
+
+    def _each(self, request, queryset, service, verb: str) -> None:
+        done = 0
+        for event in queryset:
+            try:
+                service(event=event)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{event.title}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} event(s) {verb}.", messages.SUCCESS)

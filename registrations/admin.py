@@ -1,0 +1,82 @@
+from django.contrib import admin, messages
+
+from checkin.services import checkin_scan, checkin_undo
+from eventmaster.admin import OrganizerScopedAdmin
+from eventmaster.api.errors import DomainError
+
+from .models import Registration
+from .services import registration_cancel
+
+
+class CheckedInFilter(admin.SimpleListFilter):
+    title = "checked in"
+    parameter_name = "checked_in"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(checked_in_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Registration)
+class RegistrationAdmin(OrganizerScopedAdmin):
+    """Read-only: every change goes through an action, and every action
+    through the services (capacity, waitlist promotion, scan log, mails)."""
+
+    organizer_lookup = "event__organizer"
+    list_display = ("user", "event", "status", "created_at", "checked_in_at", "cancel_reason")
+    # RelatedOnlyFieldListFilter lists only events present in the scoped rows.
+    list_filter = ("status", CheckedInFilter, ("event", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("user__email", "user__full_name")
+    list_select_related = ("user", "event")
+    ordering = ("-created_at",)
+    actions = ("cancel_registrations", "check_in", "undo_check_in")
+    readonly_fields = (
+        "event", "user", "status", "created_at", "cancelled_at", "cancel_reason", "checked_in_at", "checked_in_by",
+    )  # fmt: skip
+    fields = readonly_fields
+    exclude = ("ticket_code",)
+
+    def has_add_permission(self, request):
+        return False  # attendees register themselves (or via the API)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel instead: nothing is silently destroyed
+
+    @admin.action(description="Cancel selected registrations", permissions=("change",))
+    def cancel_registrations(self, request, queryset):
+        self._each(
+            request, queryset, lambda r: registration_cancel(registration=r, by=request.user), "cancelled"
+        )
+
+    @admin.action(description="Check selected attendees in", permissions=("change",))
+    def check_in(self, request, queryset):
+        self._scan(request, queryset, checkin_scan)
+
+    @admin.action(description="Undo the check-in of selected attendees", permissions=("change",))
+    def undo_check_in(self, request, queryset):
+        self._scan(request, queryset, checkin_undo)
+
+    def _scan(self, request, queryset, service) -> None:
+        results: dict[str, int] = {}
+        for registration in queryset.select_related("event"):
+            outcome = service(ticket_code=registration.ticket_code, event=registration.event, by=request.user)
+            results[outcome.result] = results.get(outcome.result, 0) + 1
+        summary = ", ".join(
+            f"{count} {result.replace('_', ' ')}" for result, count in sorted(results.items())
+        )
+        self.message_user(request, f"Scan results: {summary}.", messages.INFO)
+
+    def _each(self, request, queryset, action, verb: str) -> None:
+        done = 0
+        for registration in queryset:
+            try:
+                action(registration)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{registration.user}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} registration(s) {verb}.", messages.SUCCESS)
