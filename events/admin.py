@@ -1,10 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
+from checkin.dashboard import HEIGHT, PAD, WIDTH, arrivals_per_quarter, chart_bars
+from checkin.selectors import checkin_stats
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.api.errors import DomainError
 from registrations.models import Registration
@@ -115,10 +120,48 @@ class EventAdmin(OrganizerScopedAdmin):
         return event.checked_in
 
     def get_readonly_fields(self, request, obj=None):
-        return ("status", "organizer") if obj else ()
+        return ("status", "organizer", "door") if obj else ()
 
     def get_fields(self, request, obj=None):
-        return (*FORM_FIELDS, "status", "organizer") if obj else FORM_FIELDS
+        return (*FORM_FIELDS, "status", "organizer", "door") if obj else FORM_FIELDS
+
+    @admin.display(description="check-in dashboard")
+    def door(self, event):
+        return format_html(
+            '<a href="{}">Open the check-in dashboard</a>',
+            reverse("admin:events_event_dashboard", args=[event.pk]),
+        )
+
+    def get_urls(self):
+        dashboard = path(
+            "<path:object_id>/dashboard/",
+            self.admin_site.admin_view(self.dashboard_view),
+            name="events_event_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request, object_id):
+        event = self.get_object(request, object_id)  # scoped: 404 outside the caller's events
+        if not self.has_view_permission(request, event):
+            raise PermissionDenied
+        bars = chart_bars(arrivals_per_quarter(event=event))
+        return TemplateResponse(
+            request,
+            "admin/events/event/dashboard.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Door: {event.title}",
+                "event": event,
+                "stats": checkin_stats(event=event),
+                "bars": bars,
+                "width": WIDTH,
+                "height": HEIGHT,
+                "pad": PAD,
+                "right": WIDTH - PAD,
+                "baseline": HEIGHT - PAD,
+                "opts": self.model._meta,
+            },
+        )
 
     def save_model(self, request, obj, form, change):
         changes = {field: form.cleaned_data[field] for field in FORM_FIELDS if field in form.cleaned_data}

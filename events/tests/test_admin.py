@@ -219,3 +219,34 @@ def test_organizer_role_lost_means_admin_lost(client, organizer):
     client.force_login(organizer)
     assert not organizer.is_staff
     assert client.get(url("events_event_changelist")).status_code == 302
+
+
+class TestDashboard:
+    def test_totals_and_a_bar_per_quarter_hour(self, organizer_admin, organizer, monkeypatch):
+        from datetime import UTC, datetime
+
+        from checkin import services as checkin_services
+
+        event = EventFactory(organizer=organizer, capacity=10)
+        regs = [registration_create(event=event, user=UserFactory()) for _ in range(4)]
+        for reg, minute in zip(regs[:3], (2, 14, 47), strict=True):  # 18:00-18:15 x2, 18:45-19:00 x1
+            when = datetime(2030, 5, 1, 18, minute, tzinfo=UTC)
+            with monkeypatch.context() as patch:  # django.utils.timezone itself: keep it to the scan
+                patch.setattr(checkin_services.timezone, "now", lambda when=when: when)
+                checkin_scan(ticket_code=reg.ticket_code, event=event, by=organizer)
+        change_page = organizer_admin.get(url("events_event_change", event.pk)).content.decode()
+        dashboard_url = url("events_event_dashboard", event.pk)
+        assert dashboard_url in change_page
+        html = organizer_admin.get(dashboard_url).content.decode()
+        assert "<b>3</b>checked in" in html and "<b>1</b>still to come" in html
+        assert html.count("<rect ") == 4  # 18:00, 18:15 (empty), 18:30 (empty), 18:45
+        assert "18:00: 2" in html and "18:45: 1" in html and "18:15: 0" in html
+        assert "http://" not in html.split("<svg", 1)[1].split("</svg>", 1)[0].replace(
+            "http://www.w3.org", ""
+        )
+
+    def test_empty_and_foreign(self, organizer_admin, mine, theirs):
+        assert (
+            "No arrivals yet." in organizer_admin.get(url("events_event_dashboard", mine.pk)).content.decode()
+        )
+        assert organizer_admin.get(url("events_event_dashboard", theirs.pk)).status_code == 404
