@@ -1,8 +1,11 @@
 """Keep ``is_staff`` derived from the roles, whichever way groups change
 (the API, the management commands, or the Django admin's user form)."""
 
-from django.db.models.signals import m2m_changed
+from django.apps import apps
+from django.db.models.signals import m2m_changed, post_migrate
 from django.dispatch import receiver
+
+from eventmaster.roles import sync_role_groups
 
 from .models import User
 from .services import user_sync_staff
@@ -20,3 +23,11 @@ def sync_staff_on_group_change(sender, instance, action, reverse, pk_set, **kwar
     users = User.objects.filter(pk__in=pk_set) if pk_set else User.objects.filter(is_staff=True)
     for user in users:
         user_sync_staff(user=user)
+
+
+@receiver(post_migrate)
+def sync_roles_after_migrate(sender, app_config, **kwargs) -> None:
+    # post_migrate comes once per app, in INSTALLED_APPS order: sync once,
+    # after the last app, when every app's permissions exist.
+    if app_config.label == list(apps.get_app_configs())[-1].label:
+        sync_role_groups()

@@ -43,7 +43,7 @@ def chart_bars(series: list[tuple[datetime, int]]) -> list[Bar]:
     if not series:
         return []
     peak = max(count for _, count in series) or 1
-    slot = (WIDTH - 2 * PAD) / len(series)
+    slot = min((WIDTH - 2 * PAD) / len(series), 64)  # a few buckets stay bars, not blocks
     bars = []
     for index, (start, count) in enumerate(series):
         height = (HEIGHT - 2 * PAD) * count / peak

@@ -82,3 +82,52 @@ def role_group(role: str):
     from django.contrib.auth.models import Group
 
     return Group.objects.get_or_create(name=Role(role).value)[0]
+
+
+# The model permissions each role's group holds (the Django admin checks
+# them; which rows an organizer sees is scoped in eventmaster/admin.py).
+# Kept in sync after every migrate (accounts/signals.py), which also repairs
+# a group edited by hand and a test database flushed between tests.
+ROLE_PERMISSIONS = {
+    Role.ORGANIZER: (
+        "events.add_event",
+        "events.change_event",
+        "events.delete_event",
+        "events.view_event",
+        "registrations.change_registration",
+        "registrations.view_registration",
+        "checkin.view_scan",
+    ),
+    Role.ADMIN: (
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "auth.view_group",
+        "events.add_event",
+        "events.change_event",
+        "events.delete_event",
+        "events.view_event",
+        "registrations.change_registration",
+        "registrations.view_registration",
+        "registrations.view_reminder",
+        "checkin.view_scan",
+    ),
+}
+
+
+def sync_role_groups() -> None:
+    """Create the four role groups and give them ROLE_PERMISSIONS (adds only;
+    permissions given by hand are kept)."""
+    from django.contrib.auth.models import Permission
+
+    for role in Role.values:
+        wanted = ROLE_PERMISSIONS.get(role, ())
+        if not wanted:
+            role_group(role)
+            continue
+        permissions = [
+            p
+            for p in Permission.objects.select_related("content_type")
+            if f"{p.content_type.app_label}.{p.codename}" in wanted
+        ]
+        role_group(role).permissions.add(*permissions)

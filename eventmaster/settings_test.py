@@ -25,6 +25,10 @@ UNSAFE_DISABLE_CAPACITY_LOCK = os.environ.get("UNSAFE_DISABLE_CAPACITY_LOCK") ==
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
+# The browser test talks plain HTTP to the live server: secure-only cookies
+# would never be sent back (production keeps them secure).
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
 # In-process tests get a per-process cache, cleared before every test; the
 # cross-process rate-limit test starts real servers on the production cache.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

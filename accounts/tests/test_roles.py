@@ -53,3 +53,16 @@ def test_email_is_unique_whatever_the_case():
 def test_organizer_with_staff_flag_can_log_into_the_admin(client, organizer):
     client.force_login(organizer)
     assert client.get("/admin/").status_code == 200
+
+
+def test_role_permissions_are_restored_after_migrate():
+    from django.core.management import call_command
+
+    organizers = Group.objects.get(name=Role.ORGANIZER)
+    organizers.permissions.clear()
+    Group.objects.filter(name=Role.CHECKIN).delete()
+    call_command("migrate", verbosity=0)  # post_migrate syncs the role groups
+    codenames = set(Group.objects.get(name=Role.ORGANIZER).permissions.values_list("codename", flat=True))
+    assert {"add_event", "change_event", "view_registration", "view_scan"} <= codenames
+    assert "change_user" not in codenames
+    assert Group.objects.filter(name=Role.CHECKIN).exists()

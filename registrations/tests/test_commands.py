@@ -44,6 +44,8 @@ class TestSendReminders:
         assert "Sent 2 reminder(s)" in remind()
         assert sorted(m.to[0] for m in mail.outbox) == sorted(r.user.email for r in attendees[:2])
         assert {m.subject for m in mail.outbox} == {f"Reminder: {event.title}"}
+        types = {part.get_content_type() for part in mail.outbox[0].message().walk()}
+        assert {"text/plain", "text/html", "image/png", "text/calendar"} <= types  # QR inline, .ics attached
         for _ in range(3):
             assert "Sent 0 reminder(s)" in remind()
         assert len(mail.outbox) == 2 and Reminder.objects.count() == 2
