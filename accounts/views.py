@@ -1,5 +1,6 @@
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -33,6 +34,16 @@ def _auth_response(user: User, status_code: int = status.HTTP_200_OK) -> Respons
     return Response({"user": UserSerializer(user).data, **services.tokens_for(user=user)}, status=status_code)
 
 
+# Codes of Django's password validators (settings.AUTH_PASSWORD_VALIDATORS),
+# raised by the services: documented in the schema with the serializer's own.
+PASSWORD_ERROR_CODES = [
+    "password_too_similar",
+    "password_too_short",
+    "password_too_common",
+    "password_entirely_numeric",
+]
+
+
 class PublicAuthView(APIView):
     """Sign-up, login and refresh take no bearer token: a stale one in the
     header must not stand in the way of getting a new one."""
@@ -41,6 +52,7 @@ class PublicAuthView(APIView):
     permission_classes = (AllowAny,)
 
 
+@extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
 class RegisterView(PublicAuthView):
     rate_limited = True
 
@@ -86,6 +98,7 @@ class RefreshView(PublicAuthView):
         return Response(services.token_refresh(refresh=data["refresh"]))
 
 
+@extend_validation_errors(["token_not_valid"], field_name="refresh", methods=["post"])
 class LogoutView(APIView):
     permission_classes = (IsAuthenticated,)
 
@@ -115,6 +128,8 @@ class MeView(APIView):
         return Response(UserSerializer(user).data)
 
 
+@extend_validation_errors(["wrong_password"], field_name="current_password", methods=["post"])
+@extend_validation_errors(PASSWORD_ERROR_CODES, field_name="new_password", methods=["post"])
 class MePasswordView(APIView):
     permission_classes = (IsAuthenticated,)
 

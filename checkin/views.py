@@ -1,4 +1,5 @@
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -22,6 +23,10 @@ from .serializers import (
 TAGS = ["checkin"]
 
 
+# The body's event_id naming no event is a 400 raised by door_event().
+_unknown_event = extend_validation_errors(["does_not_exist"], field_name="event_id", methods=["post"])
+
+
 class _DoorView(APIView):
     permission_classes = (IsAuthenticated,)
 
@@ -39,6 +44,7 @@ class _DoorView(APIView):
         return Response(ScanResultSerializer(outcome, context={"request": self.request}).data)
 
 
+@_unknown_event
 class CheckinView(_DoorView):
     @extend_schema(
         tags=TAGS,
@@ -60,6 +66,7 @@ class CheckinView(_DoorView):
         )
 
 
+@_unknown_event
 class CheckinUndoView(_DoorView):
     @extend_schema(
         tags=TAGS,

@@ -21,10 +21,6 @@ class DomainError(APIException):
     default_code = "conflict"
     default_detail = "The request conflicts with the current state of the resource."
 
-    @classmethod
-    def code(cls) -> str:
-        return cls.default_code
-
 
 class ConflictError(DomainError):
     """A database constraint refused a write that raced another request."""
