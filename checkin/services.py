@@ -28,17 +28,21 @@ class _NonceAlreadyUsed(Exception):
     """The scan's nonce is already in the log: this request is a retry."""
 
 
-def _locked_registration(ticket_code: str) -> Registration | None:
+def _locked_registration(ticket_code: str, event: Event) -> Registration | None:
     # One indexed lookup (ticket_code is unique, so no ORDER BY); the row
     # stays locked until commit, so two scanners of one ticket are served one
-    # after the other.
+    # after the other. The caller has the scanned-at event already: a ticket
+    # of that event reuses it (only a wrong_event answer loads its own).
     rows = (
         Registration.objects.select_for_update(of=("self",))
-        .select_related("event", "user")
+        .select_related("user")
         .filter(ticket_code=ticket_code)
         .order_by()[:1]
     )
-    return next(iter(rows), None)
+    registration = next(iter(rows), None)
+    if registration is not None and registration.event_id == event.pk:
+        registration.event = event
+    return registration
 
 
 def _refusal(registration: Registration | None, event: Event) -> str | None:
@@ -80,7 +84,7 @@ def checkin_scan(
 
 @transaction.atomic
 def _scan(*, ticket_code, event, by, nonce, scanned_at) -> ScanOutcome:
-    registration = _locked_registration(ticket_code)
+    registration = _locked_registration(ticket_code, event)
     now = timezone.now()
     result = _refusal(registration, event)
     if result is None and registration.checked_in_at is not None:
@@ -99,7 +103,7 @@ def _scan(*, ticket_code, event, by, nonce, scanned_at) -> ScanOutcome:
 def checkin_undo(*, ticket_code: str, event: Event, by) -> ScanOutcome:
     """Clear a check-in (``undone``), or ``not_checked_in``, or a refusal.
     Locks the registration row; logged as a Scan like every scan."""
-    registration = _locked_registration(ticket_code)
+    registration = _locked_registration(ticket_code, event)
     now = timezone.now()
     result = _refusal(registration, event)
     if result is None and registration.checked_in_at is None:

@@ -235,3 +235,16 @@ def test_one_scan_is_5_queries_including_authentication(scan, registration):
         assert set(control) <= {"BEGIN", "COMMIT"} and len(control) <= 2, statements
     # already_checked_in: no UPDATE, and one SELECT for who checked it in.
     assert data == ["SELECT", "SELECT", "SELECT", "INSERT", "SELECT"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_event_scan_also_stays_within_5_queries(scan, organizer, member):
+    other = EventFactory(organizer=organizer, title="Elsewhere")
+    ticket = registration_create(event=other, user=member)
+    with CaptureQueriesContext(connection) as captured:
+        body = body_of(scan(ticket.ticket_code), "wrong_event")
+    assert body["registration"] == {"event": {"id": str(other.pk), "title": "Elsewhere"}}
+    data = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    data = [s for s in data if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}]
+    # user with roles, the scanned-at event, the locked ticket, the log, the ticket's own event
+    assert len(data) <= 5, captured.captured_queries
