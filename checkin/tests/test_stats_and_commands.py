@@ -25,8 +25,11 @@ def at(hh: int, mm: int, ss: int) -> datetime:
 
 
 def scan_at(monkeypatch, when: datetime, **kwargs):
-    monkeypatch.setattr(services.timezone, "now", lambda: when)
-    return checkin_scan(**kwargs)
+    # services.timezone is django.utils.timezone itself: patch it for this
+    # scan only, not for the requests the test makes afterwards.
+    with monkeypatch.context() as patch:
+        patch.setattr(services.timezone, "now", lambda: when)
+        return checkin_scan(**kwargs)
 
 
 @pytest.fixture
