@@ -86,8 +86,9 @@ def role_group(role: str):
 
 # The model permissions each role's group holds (the Django admin checks
 # them; which rows an organizer sees is scoped in eventmaster/admin.py).
-# Kept in sync after every migrate (accounts/signals.py), which also repairs
-# a group edited by hand and a test database flushed between tests.
+# Applied after every migrate, the first one included (accounts/signals.py);
+# this also repairs a group edited by hand and a test database flushed
+# between tests.
 ROLE_PERMISSIONS = {
     Role.ORGANIZER: (
         "events.add_event",
