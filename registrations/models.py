@@ -9,8 +9,12 @@ from django.utils import timezone
 
 def new_ticket_code() -> str:
     """The QR payload: 192 random bits from ``secrets``, URL-safe, derived
-    from nothing (not ids, not e-mail addresses)."""
-    return secrets.token_urlsafe(24)
+    from nothing (not ids, not e-mail addresses). Never starting with "-":
+    a command line would read such a code as an option (1 code in 64 did)."""
+    while True:
+        code = secrets.token_urlsafe(24)
+        if not code.startswith("-"):
+            return code
 
 
 class Registration(models.Model):

@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("event_id", help="The event's id.")
-        parser.add_argument("ticket_code", help="The code in the ticket's QR code.")
+        parser.add_argument(
+            "ticket_code", help="The code in the ticket's QR code (after -- if it starts with a dash)."
+        )
         parser.add_argument("--by", metavar="EMAIL", help="Record the check-in as done by this user.")
 
     def handle(self, *args, event_id: str, ticket_code: str, by: str | None, **options) -> None:
