@@ -1,7 +1,11 @@
 """Reads of accounts, with their roles in the same query."""
 
-from django.db.models import F, QuerySet
+from functools import cache
 
+from django.contrib.auth.models import Group
+from django.db.models import QuerySet
+
+from eventmaster import db
 from eventmaster.roles import Role, annotate_roles, set_user_roles_cache
 
 from .models import User
@@ -11,16 +15,34 @@ def user_list() -> QuerySet[User]:
     return annotate_roles(User.objects.all()).order_by("email", "pk")
 
 
-def user_get_for_auth(*, pk) -> User | None:
-    """The user behind a token, with their roles, in one query per request.
+_USER = db.Columns(User, "u")
 
-    A LEFT JOIN on the user's groups (one row per group) rather than an
-    EXISTS per role: the same answer, and about a quarter of the Python time
-    to build and compile (0.4 ms against 1.5 ms measured), which every
-    authenticated request pays."""
-    rows = list(User.objects.filter(pk=pk).annotate(group_name=F("groups__name")).order_by())
+
+@cache
+def _user_for_auth_sql(vendor: str) -> str:
+    q = db.quote
+    groups = User.groups.field
+    # Identifiers come from the models' metadata, quoted by the backend;
+    # values are always parameters.
+    return f"""
+        SELECT {_USER.sql()}, g.{q("name")}
+        FROM {q(User._meta.db_table)} u
+        LEFT JOIN {q(groups.m2m_db_table())} ug ON ug.{q(groups.m2m_column_name())} = u.{q(User._meta.pk.column)}
+        LEFT JOIN {q(Group._meta.db_table)} g ON g.{q(Group._meta.pk.column)} = ug.{q(groups.m2m_reverse_name())}
+        WHERE u.{q(User._meta.pk.column)} = %s
+    """  # noqa: S608
+
+
+def user_get_for_auth(*, pk) -> User | None:
+    """The user behind a token, with their roles, in one query per request:
+    one row per group the user is in (a LEFT JOIN, so a user in no group
+    still has one). Every authenticated request pays this, so it runs as
+    SQL text built once (eventmaster.db): 0.3 ms against the ORM's 1.0 ms."""
+    from django.db import connection
+
+    rows = db.fetch(_user_for_auth_sql(connection.vendor), [db.prep(User._meta.pk, pk)])
     if not rows:
         return None
-    user = rows[0]
-    set_user_roles_cache(user, [row.group_name for row in rows if row.group_name in Role.values])
+    user = _USER.instance(rows[0][: len(_USER)])
+    set_user_roles_cache(user, [row[-1] for row in rows if row[-1] in Role.values])
     return user

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 
@@ -26,7 +25,9 @@ class Scan(models.Model):
     # A sequence, not a UUID: the log only grows, and inserts stay local in
     # the index. Scans are never addressed by id in the API.
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="scans")
+    # Indexed by (event, created_at) and (by, nonce) below, not on their own:
+    # every index is one more write per scan.
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="scans", db_index=False)
     registration = models.ForeignKey(
         "registrations.Registration", on_delete=models.PROTECT, null=True, blank=True, related_name="scans"
     )
@@ -34,7 +35,9 @@ class Scan(models.Model):
     ticket_code = models.CharField(max_length=255)
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.CHECKIN)
     result = models.CharField(max_length=24, choices=Result.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     # Client-supplied: a per-scan UUID that makes retries safe, and the time
     # the phone read the code (it may send it later, after a network drop).
@@ -45,9 +48,10 @@ class Scan(models.Model):
         ordering = ("created_at", "id")
         constraints = [
             # A retry of the same nonce by the same user is the same scan.
-            models.UniqueConstraint(
-                fields=["by", "nonce"], condition=Q(nonce__isnull=False), name="scan_nonce_once_per_user"
-            ),
+            # NULLs are distinct in a unique index (PostgreSQL and SQLite), so
+            # scans without a nonce never clash; not partial, so that it also
+            # serves lookups by user.
+            models.UniqueConstraint(fields=["by", "nonce"], name="scan_nonce_once_per_user"),
         ]
         indexes = [models.Index(fields=["event", "created_at"], name="scan_event_history_idx")]
 

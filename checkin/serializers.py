@@ -2,7 +2,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
-from registrations.serializers import RegistrationSerializer
+from registrations.serializers import RegistrationSerializer, render_datetime
 
 from .models import Scan
 
@@ -42,6 +42,17 @@ class ScanResultSerializer(serializers.Serializer):
     checked_in_at = serializers.DateTimeField(allow_null=True)
     checked_in_by = UserRefSerializer(allow_null=True)
 
+    def to_representation(self, outcome) -> dict:
+        # Built by hand, as RegistrationSerializer is (the door scan's hot
+        # path); checkin/tests/test_serializers.py holds it to DRF's output.
+        by = outcome.checked_in_by
+        return {
+            "result": str(outcome.result),
+            "registration": self.get_registration(outcome),
+            "checked_in_at": render_datetime(outcome.checked_in_at),
+            "checked_in_by": None if by is None else {"id": str(by.pk), "full_name": by.full_name},
+        }
+
     @extend_schema_field(
         PolymorphicProxySerializer(
             component_name="ScanRegistration",
@@ -56,7 +67,7 @@ class ScanResultSerializer(serializers.Serializer):
             return None
         if outcome.result == Scan.Result.WRONG_EVENT:
             return {"event": {"id": str(registration.event_id), "title": registration.event.title}}
-        return RegistrationSerializer(registration, context=self.context).data
+        return RegistrationSerializer(context=self.context).to_representation(registration)
 
 
 class ArrivalSerializer(serializers.Serializer):

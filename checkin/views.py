@@ -35,9 +35,9 @@ class _DoorView(APIView):
         an event they may not, 400 for an id that names no event."""
         event = event_get_for_door(user=self.request.user, pk=event_id)
         if event is None:
-            if Event.objects.filter(pk=event_id).exists():
-                raise PermissionDenied("You may not check in at this event.")
             raise ValidationError({"event_id": ["No such event."]}, code="does_not_exist")
+        if not can_run_event_door(self.request.user, event):
+            raise PermissionDenied("You may not check in at this event.")
         return event
 
     def answer(self, outcome) -> Response:

@@ -103,11 +103,14 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL connection per request costs ~10x in throughput). With a
     # pool, persistent connections (CONN_MAX_AGE) must stay off.
     _db["CONN_MAX_AGE"] = 0
-    # Server-side parameter binding lets psycopg prepare statements that a
-    # pooled connection runs again and again (after 5 runs), so PostgreSQL
-    # skips parsing and planning them: the door scan's statements are planned
-    # once per connection instead of once per scan.
+    # Server-side parameter binding, and prepared statements: psycopg
+    # prepares a statement a pooled connection has run 5 times, so
+    # PostgreSQL stops parsing and planning it (Django turns preparing off
+    # unless asked, for transaction-mode PgBouncer before 1.21: set
+    # DB_PREPARE_THRESHOLD=0 behind one). The door scan's statements are
+    # then planned once per connection instead of once per scan.
     _db.setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    _db["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5) or None
     _db["OPTIONS"]["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=4),

@@ -13,12 +13,14 @@ def can_manage_event(user, event) -> bool:
 
 
 def is_event_staff(user, event) -> bool:
-    """Door staff assigned to the event."""
-    return (
-        user.is_authenticated
-        and has_role(user, Role.CHECKIN)
-        and event.staff.through.objects.filter(event_id=event.pk, user_id=user.pk).exists()
-    )
+    """Door staff assigned to the event (read with the event by
+    events.selectors.event_get_for_door, else one query)."""
+    if not (user.is_authenticated and has_role(user, Role.CHECKIN)):
+        return False
+    known = getattr(event, "door_staff_for", None)
+    if known is not None and known[0] == user.pk:
+        return known[1]
+    return event.staff.through.objects.filter(event_id=event.pk, user_id=user.pk).exists()
 
 
 def can_run_event_door(user, event) -> bool:

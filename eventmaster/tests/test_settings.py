@@ -120,3 +120,11 @@ def test_deploy_check_passes_with_production_settings():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_postgres_prepares_repeated_statements_unless_turned_off():
+    conf = probe(DEBUG="true", DATABASE_URL="postgres://u:p@db.example:5432/em")
+    assert conf["options"]["prepare_threshold"] == 5
+    assert conf["options"]["server_side_binding"] is True
+    off = probe(DEBUG="true", DATABASE_URL="postgres://u:p@db.example:5432/em", DB_PREPARE_THRESHOLD="0")
+    assert off["options"]["prepare_threshold"] is None

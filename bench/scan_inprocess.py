@@ -1,0 +1,179 @@
+"""Per-request cost of a door scan and of the one-SELECT view, in-process.
+
+    bash scripts/with-postgres.sh .venv/bin/python bench/scan_inprocess.py [--profile scan|select]
+
+Calls the WSGI application directly (what gunicorn calls per request, minus
+the HTTP parsing) in one process, alternating the two kinds, and prints the
+median time per request of each and their ratio. A development tool for
+finding where a scan's time goes (--profile prints the top of cProfile);
+the figures the README quotes come from bench/checkin_bench.py.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("RATELIMIT_ENABLE", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+
+import django
+
+django.setup()
+
+from checkin_bench import fresh_tickets, grow
+from django.core.wsgi import get_wsgi_application
+from django.db import connection
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (the
+    throwaway cluster's backends and background writers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            if "(postgres" in fields[0]:
+                total += sum(int(v) for v in fields[1].split()[11:13])
+        except OSError:
+            continue
+    return total / ticks
+
+
+def environ(method: str, path: str, token: str, body: bytes = b"", query: str = "") -> dict:
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "443",
+        "HTTP_HOST": "testserver",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "https",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--registrations", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=400, help="requests per kind per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", choices=["scan", "select"], help="print cProfile's top functions")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    args = parser.parse_args()
+
+    from django.test.utils import setup_test_environment
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        from django.utils import timezone
+
+        from accounts.services import user_create
+        from events.models import Event
+        from events.services import event_create
+
+        organizer = user_create(
+            email="bench-organizer@example.org", password=None, full_name="B", roles=["organizer"]
+        )
+        start = timezone.now() + timezone.timedelta(days=1)
+        event = event_create(
+            organizer=organizer, title="Benchmark", start_at=start, end_at=start + timezone.timedelta(hours=3),
+            capacity=10_000_000, status=Event.Status.PUBLISHED,
+        )  # fmt: skip
+        grow(event.pk, args.registrations, 0)
+        tickets_file = Path(tempfile.mkstemp(suffix=".txt")[1])
+        fresh_tickets(event.pk, args.registrations, tickets_file)
+        tickets = iter(tickets_file.read_text().split())
+        tickets_file.unlink()
+        token = str(AccessToken.for_user(organizer))
+        app = get_wsgi_application()
+        statuses = []
+
+        def start_response(status, headers):
+            statuses.append(status)
+
+        def scan():
+            body = json.dumps(
+                {"ticket_code": next(tickets), "event_id": str(event.pk), "nonce": str(uuid.uuid4())}
+            ).encode()
+            return b"".join(app(environ("POST", "/api/v1/checkin", token, body), start_response))
+
+        def select():
+            return b"".join(
+                app(environ("GET", "/bench/select", token, query=f"code={next(tickets)}"), start_response)
+            )
+
+        kinds = {"scan": scan, "select": select}
+        for fn in kinds.values():  # warm up
+            for _ in range(50):
+                fn()
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.requests):
+                kinds[args.profile]()
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(60)
+            print(out.getvalue())
+        times = {name: [] for name in kinds}
+        cpu = {name: [] for name in kinds}
+        pg = {name: [] for name in kinds}
+        for _ in range(args.rounds):
+            for name, fn in kinds.items():
+                begin, begin_pg = time.perf_counter(), postgres_cpu()
+                begin_cpu = time.process_time() + begin_pg
+                for _ in range(args.requests):
+                    fn()
+                times[name].append((time.perf_counter() - begin) / args.requests * 1e6)
+                end_pg = postgres_cpu()
+                cpu[name].append((time.process_time() + end_pg - begin_cpu) / args.requests * 1e6)
+                pg[name].append((end_pg - begin_pg) / args.requests * 1e6)
+        if not all(s.startswith("200") for s in statuses):
+            sys.exit(f"unexpected statuses: {set(statuses)}")
+        for label, figures in (
+            ("wall time", times),
+            ("CPU (this process + PostgreSQL)", cpu),
+            ("of which PostgreSQL", pg),
+        ):
+            scan_us, select_us = statistics.median(figures["scan"]), statistics.median(figures["select"])
+            print(
+                f"{label} per request (median of {args.rounds} x {args.requests}): scan {scan_us:.0f} us, "
+                f"one-SELECT {select_us:.0f} us, ratio {select_us / scan_us:.2f}"
+            )
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
