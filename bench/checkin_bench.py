@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 import requests
+from cpu import children_cpu, postgres_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -89,7 +90,8 @@ def fresh_tickets(event_id, limit: int, path: Path) -> int:
     return len(codes)
 
 
-def run_wrk(wrk: str, script: Path, url: str, env: dict, args) -> dict:
+def run_wrk(wrk: str, script: Path, url: str, env: dict, args, server_pid: int | None = None) -> dict:
+    app_before, pg_before = children_cpu(server_pid or 0), postgres_cpu()
     out = subprocess.run(
         [
             wrk,
@@ -111,10 +113,15 @@ def run_wrk(wrk: str, script: Path, url: str, env: dict, args) -> dict:
         value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
+    app_cpu, pg_cpu = children_cpu(server_pid or 0) - app_before, postgres_cpu() - pg_before
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "requests": requests_done,
+        # CPU milliseconds per request: gunicorn's workers, PostgreSQL.
+        "app_ms": app_cpu * 1000 / max(requests_done, 1),
+        "pg_ms": pg_cpu * 1000 / max(requests_done, 1),
         "p50": latency("50"),
         "p99": latency("99"),
         "errors": int(errors.group(1)) if errors else 0,
@@ -150,7 +157,7 @@ def start_server(workers: int) -> tuple[subprocess.Popen, str]:
     sys.exit(f"gunicorn did not start; see {log.name}")
 
 
-def measure(wrk, url, env, args, label: str, tickets: Path, event_id) -> dict:
+def measure(wrk, url, env, args, label: str, tickets: Path, server_pid: int) -> dict:
     from checkin.models import Scan
 
     baseline, scans = [], []
@@ -160,10 +167,12 @@ def measure(wrk, url, env, args, label: str, tickets: Path, event_id) -> dict:
     used = run_wrk(wrk, ROOT / "bench" / "scan.lua", url, {**env, "START": "0"}, warm)["requests"] + 1000
     last_before = Scan.objects.order_by("-id").values_list("id", flat=True).first() or 0
     for _ in range(args.rounds):  # alternate, so drift on a shared machine hits both alike
-        baseline.append(run_wrk(wrk, ROOT / "bench" / "select.lua", url, env, args))
+        baseline.append(run_wrk(wrk, ROOT / "bench" / "select.lua", url, env, args, server_pid))
         # Every scan is of a ticket never scanned before (and has a new nonce):
         # each run starts past the tickets of the runs before it.
-        scans.append(run_wrk(wrk, ROOT / "bench" / "scan.lua", url, {**env, "START": str(used)}, args))
+        scans.append(
+            run_wrk(wrk, ROOT / "bench" / "scan.lua", url, {**env, "START": str(used)}, args, server_pid)
+        )
         used += scans[-1]["requests"] + 1000
     results = Counter(Scan.objects.filter(id__gt=last_before).values_list("result", flat=True))
     ok_scans = results["ok"]
@@ -177,12 +186,16 @@ def measure(wrk, url, env, args, label: str, tickets: Path, event_id) -> dict:
         "base_rps": med(baseline, "rps"), "base_p50": med(baseline, "p50"), "base_p99": med(baseline, "p99"),
         "scan_rps": med(scans, "rps"), "scan_p50": med(scans, "p50"), "scan_p99": med(scans, "p99"),
         "errors": sum(r["errors"] for r in baseline + scans), "ok": ok_scans, "scans": total_scans,
+        "base_app_ms": med(baseline, "app_ms"), "base_pg_ms": med(baseline, "pg_ms"),
+        "scan_app_ms": med(scans, "app_ms"), "scan_pg_ms": med(scans, "pg_ms"),
     }  # fmt: skip
     row["ratio"] = row["scan_rps"] / row["base_rps"]
     print(
         f"{label:>10} | one-SELECT view {row['base_rps']:7.0f} req/s p50 {row['base_p50']:6.2f} ms p99 {row['base_p99']:6.2f} ms"
         f" | scans {row['scan_rps']:7.0f}/s p50 {row['scan_p50']:6.2f} ms p99 {row['scan_p99']:6.2f} ms"
-        f" | ratio {row['ratio']:.2f} | non-2xx {row['errors']} | scan results {dict(results)}",
+        f" | ratio {row['ratio']:.2f} | non-2xx {row['errors']} | scan results {dict(results)}\n"
+        f"{'':>10} | CPU per request (gunicorn workers + PostgreSQL): one-SELECT view {row['base_app_ms']:.2f} + "
+        f"{row['base_pg_ms']:.2f} ms, scan {row['scan_app_ms']:.2f} + {row['scan_pg_ms']:.2f} ms",
         flush=True,
     )
     return row
@@ -237,7 +250,7 @@ def main() -> None:
             have = size
             fresh_tickets(event.pk, 200_000, tickets)
             print(f"{size:,} registrations ready in {time.perf_counter() - started:.0f}s", flush=True)
-            rows.append(measure(wrk, url, env, args, f"{size:,}", tickets, event.pk))
+            rows.append(measure(wrk, url, env, args, f"{size:,}", tickets, server.pid))
         if len(rows) > 1:
             first, last = rows[0], rows[-1]
             print(f"scan p99 at {last['label']} vs {first['label']}: {last['scan_p99'] / first['scan_p99']:.2f}x; "

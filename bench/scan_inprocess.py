@@ -37,23 +37,9 @@ import django
 django.setup()
 
 from checkin_bench import fresh_tickets, grow
+from cpu import postgres_cpu
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
-
-
-def postgres_cpu() -> float:
-    """CPU seconds used so far by this machine's PostgreSQL processes (the
-    throwaway cluster's backends and background writers)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)
-            if "(postgres" in fields[0]:
-                total += sum(int(v) for v in fields[1].split()[11:13])
-        except OSError:
-            continue
-    return total / ticks
 
 
 def environ(method: str, path: str, token: str, body: bytes = b"", query: str = "") -> dict:

@@ -16,6 +16,7 @@ once per pooled connection (``prepare_threshold`` in settings).
 """
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -80,9 +81,9 @@ def _converters_of(field: Field, connection) -> tuple:
     return column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)
 
 
-def prep(field: Field, value):
+def prep(field: Field, value, connection=None):
     """A Python value as a query parameter for ``field``'s column."""
-    return field.get_db_prep_save(value, _connection())
+    return field.get_db_prep_save(value, connection or _connection())
 
 
 def fetch(sql: str, params: Iterable) -> list[tuple]:
@@ -99,23 +100,36 @@ def execute(sql: str, params: Iterable) -> int:
 
 def insert(model: type[Model], **values) -> None:
     """INSERT one row (no RETURNING: the hot path needs no generated key)."""
-    fields = [model._meta.get_field(name) for name in values]
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (identifiers from the model, quoted)
-        quote(model._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    execute(sql, (prep(field, value) for field, value in zip(fields, values.values(), strict=True)))
+    connection = _connection()
+    fields = _fields(model, tuple(values))
+    params = [prep(field, value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    execute(_insert_sql(model, tuple(values), connection.vendor), params)
 
 
 def update(model: type[Model], pk, **values) -> int:
     """UPDATE one row by primary key; returns the number of rows changed."""
-    meta = model._meta
-    fields = [meta.get_field(name) for name in values]
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (identifiers from the model, quoted)
-        quote(meta.db_table),
-        ", ".join(f"{quote(field.column)} = %s" for field in fields),
-        quote(meta.pk.column),
-    )
-    params = [prep(field, value) for field, value in zip(fields, values.values(), strict=True)]
-    return execute(sql, [*params, prep(meta.pk, pk)])
+    connection = _connection()
+    fields = _fields(model, tuple(values))
+    params = [prep(field, value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    params.append(prep(model._meta.pk, pk, connection))
+    return execute(_update_sql(model, tuple(values), connection.vendor), params)
+
+
+@cache
+def _fields(model: type[Model], names: tuple[str, ...]) -> list[Field]:
+    return [model._meta.get_field(name) for name in names]
+
+
+# Identifiers come from the models' metadata, quoted by the backend; values
+# are always parameters.
+@cache
+def _insert_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> str:
+    columns = ", ".join(quote(field.column) for field in _fields(model, names))
+    placeholders = ", ".join(["%s"] * len(names))
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+
+
+@cache
+def _update_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> str:
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in _fields(model, names))
+    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608

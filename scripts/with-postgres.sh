@@ -3,7 +3,8 @@
 #   scripts/with-postgres.sh CMD [ARGS...]
 # initdb in a temp dir (as the postgres user when run as root: initdb refuses
 # root), start on a free loopback port, export DATABASE_URL, run CMD, and
-# always stop the cluster and delete it.
+# always stop the cluster and delete it. PG_SERVER_OPTIONS adds server
+# options (e.g. "-c shared_buffers=1GB" for the benchmark).
 set -euo pipefail
 
 pg_bin=""
@@ -39,7 +40,7 @@ trap 'exit 130' INT TERM
     || { cat "$tmp/initdb.log" >&2; exit 1; }
 # Durability is irrelevant for a throwaway test cluster; speed is not.
 "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 start -o \
-    "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PG_SERVER_OPTIONS:-}" \
     >/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
