@@ -3,6 +3,7 @@
 from functools import cache
 
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.db.models import QuerySet
 
 from eventmaster import db
@@ -38,8 +39,6 @@ def user_get_for_auth(*, pk) -> User | None:
     one row per group the user is in (a LEFT JOIN, so a user in no group
     still has one). Every authenticated request pays this, so it runs as
     SQL text built once (eventmaster.db): 0.3 ms against the ORM's 1.0 ms."""
-    from django.db import connection
-
     rows = db.fetch(_user_for_auth_sql(connection.vendor), [db.prep(User._meta.pk, pk)])
     if not rows:
         return None

@@ -3,6 +3,7 @@
 from functools import cache
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -121,8 +122,6 @@ def event_get_for_door(*, user, pk) -> Event | None:
     assigned to its door staff, for can_run_event_door: one query, whoever
     asks. The door scan calls this on every request, so it runs as SQL text
     built once (eventmaster.db) rather than an ORM query."""
-    from django.db import connection
-
     rows = db.fetch(
         _event_for_door_sql(connection.vendor),
         [db.prep(Event._meta.get_field("organizer"), user.pk), db.prep(Event._meta.pk, pk)],

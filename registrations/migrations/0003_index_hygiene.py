@@ -8,6 +8,8 @@ from django.db import migrations, models
 def leave_room_for_in_place_updates(apps, schema_editor):
     # PostgreSQL only: pages filled to 85% keep room for HOT updates, so a
     # check-in rewrites its row on the same page without touching any index.
+    # It applies to pages written from now on; a large existing table gets
+    # the room only when rewritten (VACUUM FULL or pg_repack, off-peak).
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE registrations_registration SET (fillfactor = 85)")
 
