@@ -8,10 +8,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.models import User
 from checkin.dashboard import HEIGHT, PAD, WIDTH, arrivals_per_quarter, chart_bars
 from checkin.selectors import checkin_stats
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.api.errors import DomainError
+from eventmaster.roles import Role
 from registrations.models import Registration
 from registrations.selectors import registration_export_rows
 from registrations.tickets import attendee_csv_lines
@@ -24,11 +26,20 @@ FORM_FIELDS = ("title", "description", "location", "start_at", "end_at", "capaci
 
 class EventAdminForm(forms.ModelForm):
     """The admin's event form: the service's validation and sanitization,
-    shown as form errors (the save goes through the service as well)."""
+    shown as form errors (the save goes through the service as well), and
+    the event's door staff, chosen among users holding the check-in role."""
 
     class Meta:
         model = Event
-        fields = FORM_FIELDS
+        fields = (*FORM_FIELDS, "staff")
+        labels = {"staff": "Door staff"}
+        help_texts = {"staff": "Who may scan tickets at this event (users with the check-in role)."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        staff = self.fields["staff"]
+        staff.queryset = User.objects.filter(groups__name=Role.CHECKIN).order_by("full_name", "email")
+        staff.label_from_instance = lambda user: f"{user.full_name} <{user.email}>"
 
     def clean(self):
         cleaned = super().clean()
@@ -85,6 +96,7 @@ class EventAdmin(OrganizerScopedAdmin):
         "organizer",
     )
     list_filter = ("status", TimeFilter)
+    filter_horizontal = ("staff",)
     search_fields = ("title", "location")
     ordering = ("-start_at",)
     inlines = (RegistrationInline,)
@@ -123,7 +135,7 @@ class EventAdmin(OrganizerScopedAdmin):
         return ("status", "organizer", "door") if obj else ()
 
     def get_fields(self, request, obj=None):
-        return (*FORM_FIELDS, "status", "organizer", "door") if obj else FORM_FIELDS
+        return (*FORM_FIELDS, "staff", "status", "organizer", "door") if obj else (*FORM_FIELDS, "staff")
 
     @admin.display(description="check-in dashboard")
     def door(self, event):
@@ -173,6 +185,22 @@ class EventAdmin(OrganizerScopedAdmin):
             obj.pk = created.pk
             obj._state.adding = False
         obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        # Door staff through the services (they check the role), not form.save_m2m().
+        self._save_door_staff(form.instance, set(form.cleaned_data.get("staff", ())))
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @staticmethod
+    def _save_door_staff(event: Event, chosen: set) -> None:
+        # Only among the form's choices: someone assigned who has since lost
+        # the role stays assigned (and cannot scan) until removed by the API.
+        current = set(event.staff.filter(groups__name=Role.CHECKIN))
+        for user in chosen - current:
+            services.event_staff_add(event=event, user=user)
+        for user in current - chosen:
+            services.event_staff_remove(event=event, user=user)
 
     def has_delete_permission(self, request, obj=None):
         # Nothing with registrations is ever destroyed: cancel it instead.

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from checkin.models import Scan
 from checkin.services import checkin_scan
-from eventmaster.roles import Role
+from eventmaster.roles import Role, role_group
 from events.models import Event
 from events.tests.factories import EventFactory
 from registrations.services import registration_create
@@ -153,6 +153,40 @@ class TestForm:
         empty = EventFactory(organizer=organizer)
         assert organizer_admin.post(url("events_event_delete", empty.pk), {"post": "yes"}).status_code == 302
         assert Event.objects.filter(pk=mine.pk).exists() and not Event.objects.filter(pk=empty.pk).exists()
+
+
+class TestDoorStaff:
+    form = TestForm.form
+
+    def test_chosen_among_users_with_the_checkin_role(self, organizer_admin, checkin_user, member):
+        page = organizer_admin.get(url("events_event_add")).content.decode()
+        assert f'value="{checkin_user.pk}"' in page and f'value="{member.pk}"' not in page
+
+    def test_assigned_on_add_and_changed_on_edit(self, organizer_admin, organizer, checkin_user):
+        other = UserFactory(roles=[Role.MEMBER, Role.CHECKIN])
+        response = organizer_admin.post(url("events_event_add"), self.form(staff=[str(checkin_user.pk)]))
+        assert response.status_code == 302, response.content.decode()[:2000]
+        event = Event.objects.get()
+        assert set(event.staff.all()) == {checkin_user}
+        edit = url("events_event_change", event.pk)
+        assert f'value="{checkin_user.pk}" selected' in organizer_admin.get(edit).content.decode()
+
+        response = organizer_admin.post(edit, self.form(staff=[str(other.pk)]))
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert set(event.staff.all()) == {other}
+        assert organizer_admin.post(edit, self.form()).status_code == 302
+        assert not event.staff.exists()
+
+    def test_a_user_without_the_role_is_refused(self, organizer_admin, member):
+        response = organizer_admin.post(url("events_event_add"), self.form(staff=[str(member.pk)]))
+        assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+        assert not Event.objects.exists()
+
+    def test_someone_who_lost_the_role_is_left_as_is(self, organizer_admin, mine, checkin_user):
+        mine.staff.add(checkin_user)
+        checkin_user.groups.remove(role_group(Role.CHECKIN))
+        assert organizer_admin.post(url("events_event_change", mine.pk), self.form()).status_code == 302
+        assert list(mine.staff.all()) == [checkin_user]
 
 
 class TestActions:

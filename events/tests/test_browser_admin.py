@@ -71,6 +71,7 @@ def test_organizer_creates_publishes_and_watches_the_door(browser, live_server):
     organizer = UserFactory(
         email="ada@example.org", full_name="Ada Organizer", roles=[Role.MEMBER, Role.ORGANIZER]
     )
+    door = UserFactory(email="dora@example.org", full_name="Dora Door", roles=[Role.MEMBER, Role.CHECKIN])
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     alerts = []
     page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
@@ -90,6 +91,10 @@ def test_organizer_creates_publishes_and_watches_the_door(browser, live_server):
     page.fill("#id_end_at_0", "2031-03-01")
     page.fill("#id_end_at_1", "21:00:00")
     page.fill("#id_capacity", "50")
+    # Door staff with the admin's two-box widget: type to filter, then choose.
+    page.fill("#id_staff_input", "dora")
+    page.select_option("#id_staff_from", str(door.pk))
+    page.click("#id_staff_add")
     page.screenshot(path=SHOTS / "1-add-event.png", full_page=True)
     page.click("input[name=_save]")
     page.wait_for_selector("#result_list")
@@ -97,6 +102,7 @@ def test_organizer_creates_publishes_and_watches_the_door(browser, live_server):
     event = Event.objects.get(title="Browser Night")
     assert event.organizer == organizer and event.status == "draft"
     assert event.description == "<p>Talks</p><b>Bold</b>"
+    assert list(event.staff.all()) == [door]
 
     page.check(f"input[name=_selected_action][value='{event.pk}']")
     page.select_option("select[name=action]", "publish_events")
