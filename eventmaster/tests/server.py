@@ -6,6 +6,7 @@ its data is committed and visible to the servers.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -150,3 +151,47 @@ def bearer(user) -> dict[str, str]:
         "Authorization": f"Bearer {RefreshToken.for_user(user).access_token}",
         "X-Forwarded-Proto": "https",
     }
+
+
+def installed(command: str, package: str) -> str | None:
+    """The path of ``command``, installed from Debian's packages with apt-get
+    when it is missing and this process may (root); None if it cannot be."""
+    found = shutil.which(command)
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+            subprocess.run(step, capture_output=True, timeout=900, check=False)
+        found = shutil.which(command)
+    return found
+
+
+@contextmanager
+def redis_server():
+    """A throwaway Redis on a free loopback port, nothing saved to disk;
+    yields its URL (REDIS_URL). Raises LookupError without redis-server."""
+    executable = installed("redis-server", "redis-server")
+    if executable is None:
+        raise LookupError(
+            "redis-server is not installed and could not be (Debian: apt-get install redis-server)"
+        )
+    port = _free_port()
+    process = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

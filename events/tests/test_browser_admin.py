@@ -4,8 +4,6 @@ the check-in dashboard and see the chart. Screenshots go to
 test-artifacts/screenshots/ (git-ignored)."""
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from django.conf import settings
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from checkin.services import checkin_scan
 from eventmaster.roles import Role
+from eventmaster.tests.server import installed
 from events.models import Event
 from registrations.services import registration_create
 
@@ -28,20 +27,10 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-def chromium_path() -> str | None:
-    """Debian's chromium (Playwright's own browser download cannot work
-    offline); installed with apt-get when missing and possible."""
-    found = shutil.which("chromium")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-            subprocess.run(command, capture_output=True, timeout=900, check=False)
-        found = shutil.which("chromium")
-    return found
-
-
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium_path()
+    # Debian's chromium: Playwright's own browser download cannot work offline.
+    executable = installed("chromium", "chromium")
     if executable is None:
         pytest.skip(
             "Chromium is not installed and could not be installed here (Debian: apt-get install chromium)"
