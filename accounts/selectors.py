@@ -17,6 +17,7 @@ def user_list() -> QuerySet[User]:
 
 
 _USER = db.Columns(User, "u")
+_ROLE_NAMES = frozenset(Role.values)  # Role.values builds a new list on every access
 
 
 @cache
@@ -43,5 +44,5 @@ def user_get_for_auth(*, pk) -> User | None:
     if not rows:
         return None
     user = _USER.instance(rows[0][: len(_USER)])
-    set_user_roles_cache(user, [row[-1] for row in rows if row[-1] in Role.values])
+    set_user_roles_cache(user, [row[-1] for row in rows if row[-1] in _ROLE_NAMES])
     return user
