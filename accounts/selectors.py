@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from eventmaster import db
-from eventmaster.roles import Role, annotate_roles, set_user_roles_cache
+from eventmaster.roles import ROLE_NAMES, annotate_roles, set_user_roles_cache
 
 from .models import User
 
@@ -17,7 +17,6 @@ def user_list() -> QuerySet[User]:
 
 
 _USER = db.Columns(User, "u")
-_ROLE_NAMES = frozenset(Role.values)  # Role.values builds a new list on every access
 
 
 @cache
@@ -44,5 +43,5 @@ def user_get_for_auth(*, pk) -> User | None:
     if not rows:
         return None
     user = _USER.instance(rows[0][: len(_USER)])
-    set_user_roles_cache(user, [row[-1] for row in rows if row[-1] in _ROLE_NAMES])
+    set_user_roles_cache(user, [row[-1] for row in rows if row[-1] in ROLE_NAMES])
     return user

@@ -10,7 +10,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from eventmaster.roles import ADMIN_SITE_ROLES, Role, forget_user_roles, role_group
+from eventmaster.roles import ADMIN_SITE_ROLES, ROLE_NAMES, Role, forget_user_roles, role_group
 
 from .errors import (
     CannotDemoteSelfError,
@@ -23,7 +23,7 @@ from .models import User, normalize_email
 
 
 def _check_role(role: str) -> str:
-    if role not in Role.values:
+    if role not in ROLE_NAMES:
         raise UnknownRoleError(f"Unknown role '{role}'; choose one of {', '.join(Role.values)}.")
     return role
 
@@ -113,7 +113,7 @@ def token_revoke(*, user: User, refresh: str) -> None:
 def user_set_roles(*, user: User, roles: Iterable[str]) -> None:
     """Replace the user's role groups with ``roles`` (other groups stay)."""
     wanted = {_check_role(r) for r in roles}
-    current = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    current = set(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
     if to_remove := current - wanted:
         user.groups.remove(*Group.objects.filter(name__in=to_remove))
     if to_add := wanted - current:

@@ -23,18 +23,11 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("RATELIMIT_ENABLE", "false")
+# WSGI calls carry Host: testserver; checkin_bench sets up the rest of the
+# environment and Django on import.
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-
-import django
-
-django.setup()
 
 from checkin_bench import fresh_tickets, grow
 from cpu import postgres_cpu

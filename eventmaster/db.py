@@ -55,25 +55,18 @@ class Columns:
         return ", ".join(f"{quote(self.alias)}.{quote(field.column)}" for field in self.fields)
 
     def instance(self, values: Sequence) -> Model:
-        """A model instance from this model's slice of a row, as the ORM makes it."""
-        values = convert(self.fields, values, self._converters)
+        """A model instance from this model's slice of a row, as the ORM makes
+        it: the backend's converters first (none at all on PostgreSQL for
+        plain fields), then Model.from_db."""
+        connection = _connection()
+        converters = self._converters.get(connection)
+        if converters is None:
+            converters = self._converters[connection] = [_converters_of(f, connection) for f in self.fields]
+        values = list(values)
+        for index, (column, funcs) in enumerate(converters):
+            for func in funcs:
+                values[index] = func(values[index], column, connection)
         return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, values)
-
-
-def convert(fields: Sequence[Field], values: Sequence, cache: WeakKeyDictionary | None = None) -> list:
-    """Database values to Python values: what the compiler applies to each
-    column of an ORM query (none at all on PostgreSQL for plain fields)."""
-    connection = _connection()
-    converters = cache.get(connection) if cache is not None else None
-    if converters is None:
-        converters = [_converters_of(field, connection) for field in fields]
-        if cache is not None:
-            cache[connection] = converters
-    out = list(values)
-    for index, (column, funcs) in enumerate(converters):
-        for func in funcs:
-            out[index] = func(out[index], column, connection)
-    return out
 
 
 def _converters_of(field: Field, connection) -> tuple:

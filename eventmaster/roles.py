@@ -15,6 +15,9 @@ class Role(models.TextChoices):
     ADMIN = "admin"
 
 
+# Role.values builds a new list on every access: membership tests use this.
+ROLE_NAMES = frozenset(Role.values)
+
 # Roles that use the Django admin, and so carry ``is_staff``.
 ADMIN_SITE_ROLES = frozenset({Role.ORGANIZER, Role.ADMIN})
 
@@ -29,7 +32,7 @@ def user_roles(user) -> frozenset[str]:
     if roles is None:
         roles = roles_from_annotations(user)
     if roles is None:
-        names = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        names = set(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
         roles = set_user_roles_cache(user, names)
     return roles
 
@@ -89,29 +92,24 @@ def role_group(role: str):
 # Applied after every migrate, the first one included (accounts/signals.py);
 # this also repairs a group edited by hand and a test database flushed
 # between tests.
+_EVENT_MANAGEMENT = (
+    "events.add_event",
+    "events.change_event",
+    "events.delete_event",
+    "events.view_event",
+    "registrations.change_registration",
+    "registrations.view_registration",
+    "checkin.view_scan",
+)
 ROLE_PERMISSIONS = {
-    Role.ORGANIZER: (
-        "events.add_event",
-        "events.change_event",
-        "events.delete_event",
-        "events.view_event",
-        "registrations.change_registration",
-        "registrations.view_registration",
-        "checkin.view_scan",
-    ),
+    Role.ORGANIZER: _EVENT_MANAGEMENT,
     Role.ADMIN: (
+        *_EVENT_MANAGEMENT,
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
         "auth.view_group",
-        "events.add_event",
-        "events.change_event",
-        "events.delete_event",
-        "events.view_event",
-        "registrations.change_registration",
-        "registrations.view_registration",
         "registrations.view_reminder",
-        "checkin.view_scan",
     ),
 }
 

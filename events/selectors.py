@@ -124,7 +124,7 @@ def event_get_for_door(*, user, pk) -> Event | None:
     built once (eventmaster.db) rather than an ORM query."""
     rows = db.fetch(
         _event_for_door_sql(connection.vendor),
-        [db.prep(Event._meta.get_field("organizer"), user.pk), db.prep(Event._meta.pk, pk)],
+        [db.prep(Event.staff.field.target_field, user.pk), db.prep(Event._meta.pk, pk)],
     )
     if not rows:
         return None

@@ -71,6 +71,12 @@ class TestMe:
     def test_put_is_405(self, member_client):
         assert_error(member_client.put(ME, {"full_name": "x"}), 405, "method_not_allowed")
 
+    def test_a_signed_token_naming_no_valid_user_id_is_401(self, api_client, member):
+        token = AccessToken.for_user(member)
+        token["user_id"] = "not-a-uuid"
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert_error(api_client.get(ME), 401, "token_not_valid")
+
     def test_deleted_user_token_is_401(self, member_client, member):
         member.delete()
         assert_error(member_client.get(ME), 401, "user_not_found")

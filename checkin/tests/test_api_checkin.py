@@ -238,6 +238,18 @@ def test_one_scan_is_5_queries_including_authentication(scan, registration):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_door_staff_scan_in_5_queries_too(scan, registration, staff_client):
+    """The door check reads the staff assignment with the event
+    (events.selectors.event_get_for_door), not in a query of its own."""
+    with CaptureQueriesContext(connection) as captured:
+        body_of(scan(registration.ticket_code, client=staff_client), "ok")
+    data = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    assert [s for s in data if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}] == [
+        "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"
+    ], captured.captured_queries  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_wrong_event_scan_also_stays_within_5_queries(scan, organizer, member):
     other = EventFactory(organizer=organizer, title="Elsewhere")
     ticket = registration_create(event=other, user=member)
