@@ -36,6 +36,26 @@ class ConcurrentUpdateError(DomainError):
     default_detail = "The resource is busy with another request; please retry."
 
 
+class ServiceUnavailableError(APIException):
+    """A dependency (the database) is down or too slow: retry after ``wait``
+    seconds with the same request (API.md, Conventions)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "The service is temporarily unavailable; retry shortly."
+
+    def __init__(self, wait: int = 2, detail: str | None = None):
+        super().__init__(detail=detail)
+        # Read by the exception handler for the Retry-After header.
+        self.wait = max(int(wait), 1)
+
+
+class RequestTooLargeError(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is larger than the server accepts."
+
+
 class RateLimitedError(APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "rate_limited"
