@@ -9,6 +9,11 @@ import re
 import time
 import uuid
 
+from django.conf import settings
+from django.http import JsonResponse
+
+from eventmaster.api.errors import RequestTooLargeError, error_body
+
 logger = logging.getLogger("eventmaster.request")
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -48,3 +53,41 @@ def _user_id(request) -> str | None:
         if user is not None and user.is_authenticated:
             user_id = user.pk
     return str(user_id) if user_id is not None else None
+
+
+class RequestBodyLimitMiddleware:
+    """A body declared larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused
+    before anything reads it: 413 in the error shape under /api/ (Django's
+    own check answers the rest with a 400)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return JsonResponse(
+                    error_body(
+                        status_code=413,
+                        code=RequestTooLargeError.default_code,
+                        detail=f"The request body is larger than the server accepts ({limit} bytes).",
+                    ),
+                    status=413,
+                )
+        return self.get_response(request)
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds the request id to records logged with a ``request`` (Django's
+    error log of a 500, for one), so a traceback matches its request line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and not hasattr(record, "request_id"):
+            record.request_id = getattr(request, "request_id", None)
+        return True

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "eventmaster.middleware.RequestLogMiddleware",
+    "eventmaster.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -99,23 +100,41 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    # Django's psycopg pool: connections are reused across requests (a new
-    # PostgreSQL connection per request costs ~10x in throughput). With a
-    # pool, persistent connections (CONN_MAX_AGE) must stay off.
-    _db["CONN_MAX_AGE"] = 0
+    # One persistent connection per worker process (a sync gunicorn worker
+    # serves one request at a time, so a pool per process would hold at most
+    # one busy connection), checked before each request's first query, so
+    # no request gets a connection that died with a database restart.
+    # Not Django's psycopg pool: while the database is down, its getconn
+    # waits out the whole pool timeout in every request (a sync worker held
+    # for seconds, /healthz queued behind it), and its reconnect back-off
+    # (1, 2, 4, 8 s ...) kept the service down for seconds after the
+    # database came back. A refused connection fails at once instead (503),
+    # and the first request after the database's return reconnects.
+    _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db.setdefault("OPTIONS", {})
+    # An unreachable server (no refusal, no answer) costs at most this.
+    _db["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)
+    # No statement waits a worker out: a lock not granted in time is a 409
+    # concurrent_update, a statement past its time a 503, both with
+    # Retry-After (eventmaster.dberrors). manage.py runs without a
+    # statement timeout unless DB_STATEMENT_TIMEOUT is set (migrations and
+    # exports may take long), with the same lock timeout.
+    _db["OPTIONS"]["options"] = " ".join(
+        (
+            f"-c lock_timeout={env.str('DB_LOCK_TIMEOUT', default='3s')}",
+            f"-c statement_timeout={env.str('DB_STATEMENT_TIMEOUT', default='15s')}",
+            "-c idle_in_transaction_session_timeout=60s",
+        )
+    )
     # Server-side parameter binding, and prepared statements: psycopg
-    # prepares a statement a pooled connection has run 5 times, so
-    # PostgreSQL stops parsing and planning it (Django turns preparing off
-    # unless asked, for transaction-mode PgBouncer before 1.21: set
+    # prepares a statement a connection has run 5 times, so PostgreSQL
+    # stops parsing and planning it (Django turns preparing off unless
+    # asked, for transaction-mode PgBouncer before 1.21: set
     # DB_PREPARE_THRESHOLD=0 behind one). The door scan's statements are
     # then planned once per connection instead of once per scan.
-    _db.setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    _db["OPTIONS"]["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
     _db["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5) or None
-    _db["OPTIONS"]["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=4),
-        "timeout": env.int("DB_POOL_TIMEOUT", default=10),
-    }
 _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -124,9 +143,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Redis down or frozen degrades the limits to per-process counting for a
+    # few seconds at a time (eventmaster.cache), never fails a request.
     _shared_cache = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "eventmaster.cache.FallbackRedisCache",
         "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_TIMEOUT", default=0.25),
+            "socket_timeout": env.float("REDIS_TIMEOUT", default=0.25),
+        },
     }
 else:
     _shared_cache = {
@@ -165,10 +190,12 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "eventmaster.staticfiles.ManifestStaticFilesStorage"
         )
     },
 }
+# Without collectstatic, files are served from the apps' folders (unhashed).
+WHITENOISE_USE_FINDERS = True
 
 # --- REST framework ----------------------------------------------------------
 
@@ -176,7 +203,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["eventmaster.api.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "eventmaster.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -307,13 +334,14 @@ LOGGING = {
             "timestamp": True,
         },
     },
+    "filters": {"request_id": {"()": "eventmaster.middleware.RequestIdLogFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json"},
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Requests are logged once, by our middleware, as JSON.
-        "django.request": {"level": "ERROR", "propagate": True},
+        "django.request": {"level": "ERROR", "propagate": True, "filters": ["request_id"]},
         "django.server": {"level": "ERROR", "propagate": True},
     },
 }

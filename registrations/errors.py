@@ -29,3 +29,9 @@ class AlreadyCheckedInError(DomainError):
 class TicketNotConfirmedError(DomainError):
     default_code = "ticket_not_confirmed"
     default_detail = "Only a confirmed registration has a ticket."
+
+
+class IdempotencyKeyReusedError(DomainError):
+    status_code = 422
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was already used for another request."

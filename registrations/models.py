@@ -101,3 +101,26 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"reminder {self.user_id} @ {self.event_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The stored answer to a request sent with an ``Idempotency-Key``
+    header: a retry by the same user with the same key gets it back instead
+    of running again. Written in the transaction of the change it answers,
+    so a key exists exactly when that change committed. Kept at least 24
+    hours (``purge_idempotency_keys``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # What the key was used for (method and path): the same key with
+    # another request is the client's mistake (422).
+    scope = models.CharField(max_length=255)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:16]} {self.scope}"

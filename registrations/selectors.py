@@ -69,6 +69,10 @@ def registration_confirmed_count(*, event) -> int:
     return Registration.objects.filter(event=event, status=Registration.Status.CONFIRMED).count()
 
 
+def registration_waitlisted_count(*, event) -> int:
+    return Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED).count()
+
+
 def registration_export_rows(*, event):
     """Rows for the CSV export, streamed from the database in chunks (memory
     does not grow with the number of registrations)."""

@@ -1,6 +1,8 @@
 """Every registration rule, in one place: the API, the admin and the
 management commands all call these functions."""
 
+from collections.abc import Callable
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -13,10 +15,11 @@ from .errors import (
     AlreadyCheckedInError,
     AlreadyRegisteredError,
     EventFullError,
+    IdempotencyKeyReusedError,
     RegistrationClosedError,
 )
-from .models import Registration, Reminder
-from .selectors import registration_confirmed_count
+from .models import IdempotencyKey, Registration, Reminder
+from .selectors import registration_confirmed_count, registration_waitlisted_count
 
 
 @transaction.atomic
@@ -35,10 +38,12 @@ def registration_create(*, event: Event, user) -> Registration:
         raise RegistrationClosedError()
     if Registration.objects.filter(event=event, user=user, status__in=Registration.ACTIVE_STATUSES).exists():
         raise AlreadyRegisteredError()
+    position = None
     if registration_confirmed_count(event=event) < event.capacity:
         status = Registration.Status.CONFIRMED
     elif event.waitlist_enabled:
         status = Registration.Status.WAITLISTED
+        position = registration_waitlisted_count(event=event) + 1
     else:
         raise EventFullError()
     try:
@@ -46,9 +51,60 @@ def registration_create(*, event: Event, user) -> Registration:
             registration = Registration.objects.create(event=event, user=user, status=status)
     except IntegrityError as exc:
         raise AlreadyRegisteredError() from exc
+    # Everything its representation needs, read under the lock: the answer
+    # to a committed registration never needs another trip to the database.
+    registration.user = user
+    registration.waitlist_position_raw = position
     if status == Registration.Status.CONFIRMED:
         notifications.notify_confirmed(registration)
     return registration
+
+
+@transaction.atomic
+def registration_create_once(
+    *, event: Event, user, key: str, scope: str, render: Callable[[Registration], dict]
+) -> tuple[int, dict]:
+    """``registration_create`` behind an idempotency key: the first call
+    registers and stores ``render(registration)`` with the key in the same
+    transaction; a later call with the same user and key returns the stored
+    (status, body), whether or not its client heard the first answer.
+
+    A call running in parallel with the first waits on the event lock and
+    then finds its key. Raises what registration_create raises (nothing is
+    stored then: a retry runs again), and IdempotencyKeyReusedError for a
+    key used with another ``scope`` (request)."""
+    stored = _stored_answer(user=user, key=key, scope=scope)
+    if stored is not None:
+        return stored
+    event = event_get_locked(pk=event.pk)
+    stored = _stored_answer(user=user, key=key, scope=scope)
+    if stored is not None:
+        return stored
+    registration = registration_create(event=event, user=user)
+    body = render(registration)
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(user=user, key=key, scope=scope, status_code=201, body=body)
+    except IntegrityError as exc:
+        # The same key, committed meanwhile by a request for another event
+        # (which held another event's lock).
+        raise IdempotencyKeyReusedError() from exc
+    return 201, body
+
+
+def _stored_answer(*, user, key: str, scope: str) -> tuple[int, dict] | None:
+    stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+    if stored is None:
+        return None
+    if stored.scope != scope:
+        raise IdempotencyKeyReusedError()
+    return stored.status_code, stored.body
+
+
+def idempotency_keys_purge(*, older_than) -> int:
+    """Delete the idempotency keys created before ``older_than``."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=older_than).delete()
+    return deleted
 
 
 @transaction.atomic
@@ -61,7 +117,10 @@ def registration_cancel(*, registration: Registration, by) -> Registration:
     Raises AlreadyCancelledError, AlreadyCheckedInError.
     """
     event = event_get_locked(pk=registration.event_id)
-    registration = Registration.objects.select_for_update().get(pk=registration.pk)
+    registration = (
+        Registration.objects.select_for_update(of=("self",)).select_related("user").get(pk=registration.pk)
+    )
+    registration.event = event
     if registration.status == Registration.Status.CANCELLED:
         raise AlreadyCancelledError()
     if registration.checked_in_at is not None:

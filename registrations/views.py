@@ -1,9 +1,11 @@
+import re
+
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +22,7 @@ from .errors import (
     AlreadyCheckedInError,
     AlreadyRegisteredError,
     EventFullError,
+    IdempotencyKeyReusedError,
     RegistrationClosedError,
     TicketNotConfirmedError,
 )
@@ -38,12 +41,16 @@ from .tickets import attendee_csv_lines, ticket_qr
 TAGS = ["registrations"]
 
 
-def _read(request: Request, registration: Registration, status_code: int = status.HTTP_200_OK) -> Response:
-    """Re-read through the selector, so the response carries the waitlist position."""
-    registration = registration_list_visible(user=request.user).get(pk=registration.pk)
-    return Response(
-        RegistrationSerializer(registration, context={"request": request}).data, status=status_code
-    )
+def _render(request: Request, registration: Registration) -> dict:
+    # The services return a registration with everything its representation
+    # reads (event, user, waitlist position), loaded inside the transaction:
+    # a write that committed is never answered with a 500 because a second
+    # trip to the database failed.
+    return RegistrationSerializer(registration, context={"request": request}).data
+
+
+# Idempotency-Key (API.md, Conventions): 1-255 printable ASCII characters.
+_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
 
 class EventRegistrationView(APIView):
@@ -54,14 +61,30 @@ class EventRegistrationView(APIView):
         request=None,
         responses={
             201: RegistrationSerializer,
-            **error_responses(EventFullError, AlreadyRegisteredError, RegistrationClosedError),
+            **error_responses(
+                EventFullError, AlreadyRegisteredError, RegistrationClosedError, IdempotencyKeyReusedError
+            ),
         },
         summary="Register the caller (confirmed, or waitlisted when full)",
     )
     def post(self, request: Request, event_id) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise ValidationError(
+                {"Idempotency-Key": ["Must be 1-255 printable ASCII characters."]}, code="invalid"
+            )
         event = event_get_visible(user=request.user, pk=event_id)
-        registration = services.registration_create(event=event, user=request.user)
-        return _read(request, registration, status.HTTP_201_CREATED)
+        if key is None:
+            registration = services.registration_create(event=event, user=request.user)
+            return Response(_render(request, registration), status=status.HTTP_201_CREATED)
+        status_code, body = services.registration_create_once(
+            event=event,
+            user=request.user,
+            key=key,
+            scope=f"POST /events/{event.pk}/registrations",
+            render=lambda registration: _render(request, registration),
+        )
+        return Response(body, status=status_code)
 
 
 @extend_schema_view(get=extend_schema(tags=TAGS, summary="The caller's registrations, newest first"))
@@ -160,7 +183,7 @@ class RegistrationViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk=None) -> Response:
         registration = services.registration_cancel(registration=self.get_object(), by=request.user)
-        return _read(request, registration)
+        return Response(_render(request, registration))
 
     def _qr(self, kind: str, content_type: str) -> HttpResponse:
         registration = self.get_object()

@@ -22,18 +22,13 @@ class DomainError(APIException):
     default_detail = "The request conflicts with the current state of the resource."
 
 
-class ConflictError(DomainError):
-    """A database constraint refused a write that raced another request."""
-
-    default_code = "conflict"
-    default_detail = "The request conflicts with a concurrent change; please retry."
-
-
 class ConcurrentUpdateError(DomainError):
-    """A lock could not be taken in time (busy database)."""
+    """A lock could not be taken in time (busy database): retry shortly."""
 
     default_code = "concurrent_update"
     default_detail = "The resource is busy with another request; please retry."
+    # Read by the exception handler for the Retry-After header.
+    wait = 1
 
 
 class ServiceUnavailableError(APIException):

@@ -2,52 +2,68 @@
 
 Adds to the package's defaults the conversions this stack needs:
 - Django ``ValidationError`` (raised by services) -> 400 with its codes;
-- ``IntegrityError`` from a constraint race -> 409 ``conflict``;
-- a lock or serialization failure -> 409 ``concurrent_update``;
+- the database unreachable, restarting or past ``statement_timeout``
+  -> 503 ``service_unavailable`` with ``Retry-After`` (eventmaster.dberrors);
+- a lock not granted in time, a deadlock or a serialization failure
+  -> 409 ``concurrent_update`` with ``Retry-After``;
+- a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` -> 413 ``request_too_large``;
 - django-ratelimit's ``Ratelimited`` (a PermissionDenied) -> 429;
 - simplejwt's dict details -> one error item with a stable code.
+
+An ``IntegrityError`` is deliberately not mapped: the services catch the
+constraint races they expect (one active registration per user and event,
+one e-mail per account, one scan per nonce) and raise their domain errors.
+Any other is our bug: a 500, logged with the request id.
 """
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, OperationalError
 from django_ratelimit.exceptions import Ratelimited
 from drf_standardized_errors.handler import ExceptionHandler as BaseHandler
 from rest_framework import exceptions
 from rest_framework.serializers import as_serializer_error
 
-from .errors import ConcurrentUpdateError, ConflictError, RateLimitedError
+from eventmaster.dberrors import DbFault, db_fault
+
+from .errors import ConcurrentUpdateError, RateLimitedError, RequestTooLargeError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
-# PostgreSQL SQLSTATEs for lock_not_available, serialization_failure,
-# deadlock_detected; SQLite says "database is locked".
-_RETRYABLE_SQLSTATES = {"55P03", "40001", "40P01"}
 
-
-def is_retryable_db_error(exc: Exception) -> bool:
-    cause = getattr(exc, "__cause__", None)
-    if getattr(cause, "sqlstate", None) in _RETRYABLE_SQLSTATES:
-        return True
-    return "database is locked" in str(exc)
+def database_fault_error(exc: Exception) -> exceptions.APIException | None:
+    """The API error for a database fault the client may retry, else None."""
+    fault = db_fault(exc)
+    if fault is DbFault.UNAVAILABLE:
+        logger.warning("database unavailable, answered 503: %s", exc)
+        return ServiceUnavailableError()
+    if fault is DbFault.BUSY:
+        logger.warning("lock failure, answered 409: %s", exc)
+        return ConcurrentUpdateError()
+    return None
 
 
 class ExceptionHandler(BaseHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, Ratelimited):
             return RateLimitedError(wait=60)
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLargeError()
         if isinstance(exc, DjangoValidationError):
             return exceptions.ValidationError(as_serializer_error(exc))
-        if isinstance(exc, IntegrityError):
-            logger.warning("integrity error mapped to 409: %s", exc)
-            return ConflictError()
-        if isinstance(exc, OperationalError) and is_retryable_db_error(exc):
-            logger.warning("lock failure mapped to 409: %s", exc)
-            return ConcurrentUpdateError()
+        converted = database_fault_error(exc)
+        if converted is not None:
+            return converted
         if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.detail, dict):
             return _normalize_token_error(exc)
         return super().convert_known_exceptions(exc)
+
+    def report_exception(self, exc: exceptions.APIException, response) -> None:
+        # An outage is logged once per request as a warning (above), not
+        # reported as a crash of ours with a traceback.
+        if not isinstance(exc, ServiceUnavailableError):
+            super().report_exception(exc, response)
 
 
 def _normalize_token_error(exc: exceptions.AuthenticationFailed) -> exceptions.APIException:

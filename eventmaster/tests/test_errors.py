@@ -1,5 +1,7 @@
 """Every error under /api/v1/ has API.md's shape, with a stable code."""
 
+import logging
+
 import pytest
 from django.test import Client
 
@@ -56,11 +58,56 @@ class TestHandlerMappings:
         assert_error(response, 500, "error")
         assert b"password" not in response.content
 
-    def test_integrity_error_race_is_409(self, api_client):
-        assert_error(api_client.get("/api/v1/integrity"), 409, "conflict")
+    def test_an_unexpected_integrity_error_is_our_bug_a_500_logged_with_the_request_id(
+        self, api_client, caplog
+    ):
+        # The services map the constraint races they expect to their codes;
+        # any other IntegrityError must not pass for "please retry".
+        api_client.raise_request_exception = False
+        with caplog.at_level(logging.ERROR, logger="django.request"):
+            response = api_client.get("/api/v1/integrity", HTTP_X_REQUEST_ID="req-integrity")
+        assert_error(response, 500, "error")
+        logged = [r for r in caplog.records if r.name == "django.request"]
+        assert logged and logged[0].exc_info and logged[0].request_id == "req-integrity"
 
     def test_lock_timeout_is_409(self, api_client):
-        assert_error(api_client.get("/api/v1/locked"), 409, "concurrent_update")
+        response = api_client.get("/api/v1/locked")
+        assert_error(response, 409, "concurrent_update")
+        assert response["Retry-After"] == "1"
+
+    @pytest.mark.parametrize("path", ["/api/v1/lock-timeout", "/api/v1/deadlock"])
+    def test_postgres_lock_timeout_and_deadlock_are_409_with_retry_after(self, api_client, path):
+        response = api_client.get(path)
+        assert_error(response, 409, "concurrent_update")
+        assert int(response["Retry-After"]) >= 1
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/api/v1/db-refused",
+            "/api/v1/db-closed",
+            "/api/v1/db-restarting",
+            "/api/v1/db-shutdown",
+            "/api/v1/statement-timeout",
+        ],
+    )
+    def test_database_unavailable_is_503_with_retry_after(self, api_client, path):
+        response = api_client.get(path)
+        body = assert_error(response, 503, "service_unavailable")
+        assert body["type"] == "server_error"
+        assert int(response["Retry-After"]) >= 1
+
+    def test_a_sql_error_of_ours_stays_a_500(self, api_client):
+        api_client.raise_request_exception = False
+        assert_error(api_client.get("/api/v1/bad-sql"), 500, "error")
+
+    def test_database_down_outside_drf_is_503_too(self):
+        client = Client(raise_request_exception=False)
+        response = client.get("/api/v1/plain-db-down")
+        assert_error(response, 503, "service_unavailable")
+        assert int(response["Retry-After"]) >= 1
+        page = client.get("/plain-db-down")
+        assert page.status_code == 503 and int(page["Retry-After"]) >= 1
 
     def test_django_validation_error_from_a_service_is_400(self, api_client):
         assert_error(api_client.get("/api/v1/django-validation"), 400, "bad_title", attr="title")

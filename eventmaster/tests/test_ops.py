@@ -2,12 +2,20 @@
 
 import json
 import logging
+import socket
+import time
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import Client
 
 pytestmark = pytest.mark.django_db
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_healthz_does_not_touch_the_database(client: Client, django_assert_num_queries):
@@ -19,16 +27,52 @@ def test_healthz_does_not_touch_the_database(client: Client, django_assert_num_q
 
 def test_readyz_ok(client: Client):
     response = client.get("/readyz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
 
 
 def test_readyz_503_when_the_database_does_not_answer(client: Client, monkeypatch):
+    monkeypatch.setattr("eventmaster.api.views._database_answers", lambda: False)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": "unavailable"}}
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite: the worker's own connection is asked")
+def test_readyz_on_sqlite_asks_the_connection(client: Client, monkeypatch):
     def broken_cursor(*args, **kwargs):
-        raise OperationalError("connection refused")
+        raise OperationalError("unable to open database file")
 
     monkeypatch.setattr("eventmaster.api.views.connection.cursor", broken_cursor)
+    assert client.get("/readyz").status_code == 503
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL: a bounded probe connection")
+def test_readyz_on_postgres_gives_up_within_two_seconds(client: Client, monkeypatch):
+    # A server that accepts the connection and then never answers (a frozen
+    # database): the probe's own connect timeout bounds the wait.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+        monkeypatch.setitem(connection.settings_dict, "PORT", silent.getsockname()[1])
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503 and elapsed < 2.0
+
+
+def test_readyz_reports_a_degraded_cache_but_stays_ready(client: Client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "eventmaster.cache.FallbackRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
     response = client.get("/readyz")
-    assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "degraded"}}
 
 
 def test_health_probes_refuse_writes(client: Client):

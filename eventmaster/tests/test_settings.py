@@ -17,6 +17,7 @@ print(json.dumps({
     "engine": db["ENGINE"],
     "options": db.get("OPTIONS", {}),
     "conn_max_age": db.get("CONN_MAX_AGE"),
+    "health_checks": db.get("CONN_HEALTH_CHECKS"),
     "cache": settings.CACHES["default"]["BACKEND"],
     "access_minutes": settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() / 60,
     "refresh_days": settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].days,
@@ -71,17 +72,22 @@ def test_sqlite_is_configured_for_concurrent_writers():
     assert conf["options"]["timeout"] >= 5
 
 
-def test_postgres_uses_the_connection_pool_sized_from_env():
-    conf = probe(DEBUG="true", DATABASE_URL="postgres://u:p@db.example:5432/em", DB_POOL_MAX_SIZE="12")
+def test_postgres_keeps_checked_connections_with_short_waits():
+    conf = probe(DEBUG="true", DATABASE_URL="postgres://u:p@db.example:5432/em", DB_LOCK_TIMEOUT="2s")
     assert conf["engine"] == "django.db.backends.postgresql"
-    assert conf["options"]["pool"]["max_size"] == 12
-    assert conf["conn_max_age"] == 0
+    # Persistent, checked before each request's first query; no pool that
+    # waits out an outage.
+    assert conf["conn_max_age"] == 600 and conf["health_checks"] is True
+    assert "pool" not in conf["options"]
+    assert conf["options"]["connect_timeout"] == 2
+    assert "-c lock_timeout=2s" in conf["options"]["options"]
+    assert "-c statement_timeout=15s" in conf["options"]["options"]
 
 
 def test_cache_is_database_by_default_and_redis_with_redis_url():
     assert probe(DEBUG="true")["cache"] == "django.core.cache.backends.db.DatabaseCache"
     assert probe(DEBUG="true", REDIS_URL="redis://127.0.0.1:6379/0")["cache"] == (
-        "django.core.cache.backends.redis.RedisCache"
+        "eventmaster.cache.FallbackRedisCache"
     )
 
 

@@ -1,7 +1,8 @@
 """A URLconf of views that fail in every way the exception handler maps."""
 
+import psycopg
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from django.urls import include, path
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework.permissions import AllowAny
@@ -23,18 +24,41 @@ def failing_view(exc: Exception):
     return View.as_view()
 
 
-class Locked(OperationalError):
-    pass
+def db_error(sqlstate: str | None, cls=OperationalError) -> Exception:
+    """A Django database error as Django raises it: the driver's own error,
+    with its SQLSTATE, as the cause."""
+    cause = (
+        psycopg.errors.lookup(sqlstate)("server says no")
+        if sqlstate
+        else psycopg.OperationalError("connection failed: Connection refused")
+    )
+    exc = cls(str(cause))
+    exc.__cause__ = cause
+    return exc
 
 
 def plain_django_view(request):
     raise RuntimeError("secret SQL: SELECT password FROM users")
 
 
+def plain_view_database_down(request):
+    raise db_error(None)
+
+
 urlpatterns = [
     path("api/v1/boom", failing_view(RuntimeError("SELECT * FROM secret_table"))),
     path("api/v1/integrity", failing_view(IntegrityError("duplicate key value violates unique"))),
     path("api/v1/locked", failing_view(OperationalError("database is locked"))),
+    path("api/v1/lock-timeout", failing_view(db_error("55P03"))),
+    path("api/v1/deadlock", failing_view(db_error("40P01"))),
+    path("api/v1/db-refused", failing_view(db_error(None))),
+    path("api/v1/db-closed", failing_view(InterfaceError("connection already closed"))),
+    path("api/v1/db-restarting", failing_view(db_error("57P03"))),
+    path("api/v1/db-shutdown", failing_view(db_error("57P01"))),
+    path("api/v1/statement-timeout", failing_view(db_error("57014"))),
+    path("api/v1/bad-sql", failing_view(db_error("42601", ProgrammingError))),
+    path("api/v1/plain-db-down", plain_view_database_down),
+    path("plain-db-down", plain_view_database_down),
     path(
         "api/v1/django-validation",
         failing_view(ValidationError({"title": ValidationError("Bad.", code="bad_title")})),
