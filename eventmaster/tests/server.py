@@ -7,13 +7,15 @@ its data is committed and visible to the servers.
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import requests
@@ -168,6 +170,14 @@ def installed(command: str, package: str) -> str | None:
 def redis_server():
     """A throwaway Redis on a free loopback port, nothing saved to disk;
     yields its URL (REDIS_URL). Raises LookupError without redis-server."""
+    with redis_process() as (url, _process):
+        yield url
+
+
+@contextmanager
+def redis_process():
+    """``redis_server``, yielding (url, the server's Popen) for tests that
+    stop or freeze it."""
     executable = installed("redis-server", "redis-server")
     if executable is None:
         raise LookupError(
@@ -191,7 +201,80 @@ def redis_server():
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)  # in case a test froze it
+            process.terminate()
         process.wait(timeout=15)
+
+
+def _postgres_bin() -> Path:
+    candidates = [Path(shutil.which("initdb") or "/nonexistent/initdb").parent]
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for directory in candidates:
+        if all((directory / tool).exists() for tool in ("initdb", "pg_ctl", "postgres")):
+            return directory
+    raise LookupError("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found")
+
+
+INITDB_OPTIONS = ("-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster that a test may stop, start and
+    restart (the suite's own database must never go down under it)."""
+
+    def __init__(self, directory: Path):
+        self.bin = _postgres_bin()
+        self.directory = directory
+        self.port = _free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        # initdb refuses root: run the server tools as the postgres user.
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self._as, str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def init(self) -> None:
+        if self._as:
+            shutil.chown(self.directory, user="postgres")
+        subprocess.run(
+            [*self._as, str(self.bin / "initdb"), "-D", str(self.directory / "data"), *INITDB_OPTIONS],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+        )
+        self._pg_ctl("-l", str(self.directory / "server.log"), "-w", "-t", "60", "start", "-o", options)
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+
+@contextmanager
+def postgres_cluster():
+    """A fresh cluster on a free loopback port, always stopped and removed."""
+    with tempfile.TemporaryDirectory(prefix="eventmaster-fault-pg-") as tmp:
+        cluster = PostgresCluster(Path(tmp))
+        cluster.init()
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            with suppress(subprocess.SubprocessError):
+                cluster.stop("immediate")
