@@ -37,7 +37,10 @@ class WrongEventRegistrationSerializer(serializers.Serializer):
 class ScanResultSerializer(serializers.Serializer):
     """Serializes a checkin.services.ScanOutcome (needs ``request`` in the context)."""
 
-    result = serializers.ChoiceField(choices=Scan.Result.choices)
+    # nonce_reused is logged but answered as a 409, never as a scan result.
+    result = serializers.ChoiceField(
+        choices=[c for c in Scan.Result.choices if c[0] != Scan.Result.NONCE_REUSED]
+    )
     registration = serializers.SerializerMethodField()
     checked_in_at = serializers.DateTimeField(allow_null=True)
     checked_in_by = UserRefSerializer(allow_null=True)

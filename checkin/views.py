@@ -6,12 +6,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
 from events.models import Event
 from events.permissions import can_run_event_door
 from events.selectors import event_get_for_door, event_get_visible
 
 from . import services
+from .errors import NonceReusedError
 from .selectors import checkin_stats
 from .serializers import (
     CheckinStatsSerializer,
@@ -49,7 +51,7 @@ class CheckinView(_DoorView):
     @extend_schema(
         tags=TAGS,
         request=ScanInputSerializer,
-        responses={200: ScanResultSerializer},
+        responses={200: ScanResultSerializer, **error_responses(NonceReusedError)},
         summary="Scan a ticket at the door (always 200 with a result when allowed)",
     )
     def post(self, request: Request) -> Response:

@@ -144,6 +144,45 @@ class TestNonce:
         body_of(scan("bogus", nonce=nonce), "invalid")
         assert Scan.objects.count() == 1
 
+    def test_a_nonce_reused_with_another_ticket_is_409_and_logged(self, scan, registration, event, organizer):
+        other = registration_create(event=event, user=UserFactory())
+        nonce = str(uuid.uuid4())
+        body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        assert_error(scan(other.ticket_code, nonce=nonce), 409, "nonce_reused")
+        # The second ticket is not checked in, and the attempt is in the log
+        # (without the nonce: the unique (by, nonce) holds the original).
+        assert Registration.objects.get(pk=other.pk).checked_in_at is None
+        reused = Scan.objects.get(result="nonce_reused")
+        assert (reused.ticket_code, reused.event_id, reused.by, reused.nonce) == (
+            other.ticket_code,
+            event.pk,
+            organizer,
+            None,
+        )
+        assert reused.registration_id == other.pk
+        assert Scan.objects.count() == 2
+        # A genuine retry of the original still replays it.
+        body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        assert Scan.objects.count() == 2
+
+    def test_a_nonce_reused_at_another_event_is_409_and_logged(self, scan, registration, organizer):
+        other_event = EventFactory(organizer=organizer)
+        nonce = str(uuid.uuid4())
+        body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        assert_error(
+            scan(registration.ticket_code, nonce=nonce, event_id=other_event.pk), 409, "nonce_reused"
+        )
+        reused = Scan.objects.get(result="nonce_reused")
+        assert (reused.event_id, reused.nonce) == (other_event.pk, None)
+        assert Scan.objects.count() == 2
+
+    def test_a_reused_refusal_nonce_is_409_too(self, scan, registration):
+        nonce = str(uuid.uuid4())
+        body_of(scan("bogus", nonce=nonce), "invalid")
+        assert_error(scan(registration.ticket_code, nonce=nonce), 409, "nonce_reused")
+        assert Registration.objects.get(pk=registration.pk).checked_in_at is None
+        assert [s.result for s in Scan.objects.order_by("id")] == ["invalid", "nonce_reused"]
+
 
 class TestRoles:
     @pytest.mark.parametrize("client_fixture", ["organizer_client", "admin_client", "staff_client"])

@@ -154,3 +154,11 @@ def test_validation_codes_raised_by_services_are_documented(schema, path, field,
             if field in attr:
                 documented |= set(resolve(schema, option["properties"]["code"]).get("enum", []))
     assert codes <= documented, documented
+
+
+def test_checkin_documents_nonce_reused(schema):
+    checkin = op(schema, "/api/v1/checkin", "post")
+    assert error_codes(schema, checkin, "409") == {"nonce_reused"}
+    # nonce_reused is an error, never the result of a 200 scan.
+    result = resolve(schema, checkin["responses"]["200"]["content"]["application/json"]["schema"])
+    assert "nonce_reused" not in str(resolve(schema, result["properties"]["result"]))
