@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
 from events.models import Event
-from events.permissions import can_run_event_door
+from events.permissions import can_run_event_door, can_see_event
 from events.selectors import event_get_for_door, event_get_visible
 
 from . import services
@@ -33,10 +33,12 @@ class _DoorView(APIView):
     permission_classes = (IsAuthenticated,)
 
     def door_event(self, event_id) -> Event:
-        """The event of the body, if the caller may check in there: 403 for
-        an event they may not, 400 for an id that names no event."""
+        """The event of the body, if the caller may check in there: 400 for
+        an id that names no event or one the caller may not see (a draft
+        must not be told apart from nothing), 403 for an event they see but
+        may not check in at. One query: visibility is decided on the row."""
         event = event_get_for_door(user=self.request.user, pk=event_id)
-        if event is None:
+        if event is None or not can_see_event(self.request.user, event):
             raise ValidationError({"event_id": ["No such event."]}, code="does_not_exist")
         if not can_run_event_door(self.request.user, event):
             raise PermissionDenied("You may not check in at this event.")

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.services import user_revoke_role
 from accounts.tests.factories import UserFactory
 from checkin.models import Scan
 from eventmaster.roles import Role
@@ -198,6 +199,28 @@ class TestRoles:
                 )
         assert Registration.objects.get(pk=registration.pk).checked_in_at is None
         assert not Scan.objects.exists()
+
+    def test_a_draft_the_caller_may_not_see_is_an_unknown_event(self, scan, organizer, checkin_client):
+        # 400 does_not_exist, exactly as for an id that names no event: a 403
+        # would tell that the draft exists.
+        draft = EventFactory(status=Event.Status.DRAFT)
+        other_organizer = client_for(UserFactory(roles=[Role.MEMBER, Role.ORGANIZER]))
+        for client in (checkin_client, other_organizer):
+            for path in ("/api/v1/checkin", "/api/v1/checkin/undo"):
+                unknown = scan("x", event_id=uuid.uuid4(), client=client, path=path)
+                hidden = scan("x", event_id=draft.pk, client=client, path=path)
+                assert_error(hidden, 400, "does_not_exist", attr="event_id")
+                assert hidden.json() == unknown.json()
+        assert not Scan.objects.exists()
+
+    def test_revoked_door_staff_get_400_for_an_assigned_draft(self, scan, checkin_user):
+        draft = EventFactory(status=Event.Status.DRAFT)
+        draft.staff.add(checkin_user)
+        client = client_for(checkin_user)
+        registration = registration_create(event=EventFactory(), user=UserFactory())
+        assert scan(registration.ticket_code, event_id=draft.pk, client=client).status_code == 200
+        user_revoke_role(user=checkin_user, role=Role.CHECKIN)
+        assert_error(scan("x", event_id=draft.pk, client=client), 400, "does_not_exist", attr="event_id")
 
     def test_anonymous_is_401(self, scan, registration, api_client):
         assert_error(scan(registration.ticket_code, client=api_client), 401, "not_authenticated")

@@ -7,6 +7,7 @@ import icalendar
 import pytest
 from django.utils import timezone
 
+from accounts.services import user_revoke_role
 from accounts.tests.factories import UserFactory
 from eventmaster.roles import Role
 from eventmaster.tests.utils import assert_error, client_for
@@ -431,6 +432,14 @@ class TestStaff:
         assert staff_client.get(url(draft)).status_code == 200
         organizer_client.delete(url(draft, f"/staff/{checkin_user.pk}"))
         assert_error(staff_client.get(url(draft)), 404, "not_found")
+
+    def test_staff_who_lose_the_checkin_role_lose_the_draft_at_once(self, staff_client, draft, checkin_user):
+        assert staff_client.get(url(draft)).status_code == 200
+        user_revoke_role(user=checkin_user, role=Role.CHECKIN)
+        # Still assigned, but no longer door staff: the draft does not exist for them.
+        for suffix in ("", "/calendar.ics", "/attendees", "/checkin-stats"):
+            assert_error(staff_client.get(url(draft, suffix)), 404, "not_found")
+        assert draft.staff.filter(pk=checkin_user.pk).exists()
 
     def test_permissions(self, member_client, api_client, other_organizer_client, event, draft):
         assert_error(member_client.get(url(event, "/staff")), 403, "permission_denied")
