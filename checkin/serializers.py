@@ -2,6 +2,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
+from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField
 from registrations.serializers import RegistrationSerializer, render_datetime
 
 from .models import Scan
@@ -9,18 +10,16 @@ from .models import Scan
 
 class ScanInputSerializer(serializers.Serializer):
     ticket_code = serializers.CharField(max_length=255)
-    event_id = serializers.UUIDField()
-    nonce = serializers.UUIDField(
-        required=False, allow_null=True, help_text="A UUID per scan: retries are safe."
-    )
-    scanned_at = serializers.DateTimeField(
+    event_id = StrictUUIDField()
+    nonce = StrictUUIDField(required=False, allow_null=True, help_text="A UUID per scan: retries are safe.")
+    scanned_at = OffsetDateTimeField(
         required=False, allow_null=True, help_text="When the phone read the code."
     )
 
 
 class UndoInputSerializer(serializers.Serializer):
     ticket_code = serializers.CharField(max_length=255)
-    event_id = serializers.UUIDField()
+    event_id = StrictUUIDField()
 
 
 class _WrongEventRef(serializers.Serializer):

@@ -249,12 +249,48 @@ class TestMalformed:
             ({"ticket_code": ["x"], "event_id": "{event}"}, "invalid", "ticket_code"),
             ({"ticket_code": "x\x00y", "event_id": "{event}"}, "null_characters_not_allowed", "ticket_code"),
             ({"ticket_code": "x", "event_id": str(uuid.uuid4())}, "does_not_exist", "event_id"),
+            # UUIDs are strings: DRF's UUIDField would read true or 1 as UUID ...0001.
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": True}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": 1}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": 2**100}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": 1.5}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": [str(uuid.uuid4())]}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": 1}, "invalid", "event_id"),
+            ({"ticket_code": "x", "event_id": False}, "invalid", "event_id"),
+            # Timestamps carry an offset: a naive one is not silently UTC.
+            (
+                {"ticket_code": "x", "event_id": "{event}", "scanned_at": "2030-05-01T18:00:00"},
+                "invalid",
+                "scanned_at",
+            ),
+            (
+                {"ticket_code": "x", "event_id": "{event}", "scanned_at": "2030-05-01 18:00"},
+                "invalid",
+                "scanned_at",
+            ),
+            ({"ticket_code": "x", "event_id": "{event}", "scanned_at": 1893520800}, "invalid", "scanned_at"),
         ],
     )
     def test_400_in_the_error_shape(self, organizer_client, event, body, code, attr):
         body = {k: (str(event.pk) if v == "{event}" else v) for k, v in body.items()}
         assert_error(organizer_client.post("/api/v1/checkin", body), 400, code, attr=attr)
         assert not Scan.objects.exists()
+
+    def test_undo_takes_only_string_event_ids(self, organizer_client):
+        response = organizer_client.post("/api/v1/checkin/undo", {"ticket_code": "x", "event_id": True})
+        assert_error(response, 400, "invalid", attr="event_id")
+
+    @pytest.mark.parametrize(
+        ("scanned_at", "stored"),
+        [
+            ("2030-05-01T18:00:00Z", "2030-05-01T18:00:00+00:00"),
+            ("2030-05-01T20:00:00+02:00", "2030-05-01T18:00:00+00:00"),
+            ("2030-05-01", "2030-05-01T00:00:00+00:00"),
+        ],
+    )
+    def test_scanned_at_with_an_offset_or_a_date_alone(self, scan, registration, scanned_at, stored):
+        body_of(scan(registration.ticket_code, scanned_at=scanned_at), "ok")
+        assert Scan.objects.get().scanned_at.isoformat() == stored
 
     @pytest.mark.parametrize("payload", ["[]", "not json", "null"])
     def test_non_object_bodies_are_400(self, organizer_client, payload):
