@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.schema import error_responses
+from eventmaster.converters import UUID_CONVERTER
 from events.permissions import can_manage_event, can_run_event_door
 from events.selectors import event_get_visible
 
@@ -135,7 +136,7 @@ def _qr_schema(media_type: str):
 @extend_schema_view(retrieve=extend_schema(tags=TAGS, summary="One registration"))
 class RegistrationViewSet(viewsets.GenericViewSet):
     serializer_class = RegistrationSerializer
-    lookup_value_converter = "uuid"
+    lookup_value_converter = UUID_CONVERTER
 
     def get_permissions(self):
         if self.action == "retrieve":
