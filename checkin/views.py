@@ -31,6 +31,7 @@ _unknown_event = extend_validation_errors(["does_not_exist"], field_name="event_
 
 class _DoorView(APIView):
     permission_classes = (IsAuthenticated,)
+    may_forbid = True  # 403 from door_event(), for the schema
 
     def door_event(self, event_id) -> Event:
         """The event of the body, if the caller may check in there: 400 for
@@ -88,6 +89,7 @@ class CheckinUndoView(_DoorView):
 
 class EventCheckinStatsView(APIView):
     permission_classes = (IsAuthenticated,)
+    may_forbid = True  # 403 from can_run_event_door, for the schema
 
     @extend_schema(
         tags=TAGS, responses={200: CheckinStatsSerializer}, summary="Door statistics and arrivals per minute"

@@ -79,6 +79,8 @@ class _EventDoorMixin:
     """Nested under an event: 404 when the caller may not see the event,
     403 when they see it but may not use this resource."""
 
+    may_forbid = True  # for the schema (eventmaster.api.schema.AutoSchema)
+
     def get_event(self):
         event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
         if not self.allowed(self.request.user, event):

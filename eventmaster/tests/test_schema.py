@@ -162,3 +162,19 @@ def test_checkin_documents_nonce_reused(schema):
     # nonce_reused is an error, never the result of a 200 scan.
     result = resolve(schema, checkin["responses"]["200"]["content"]["application/json"]["schema"])
     assert "nonce_reused" not in str(resolve(schema, result["properties"]["result"]))
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/checkin", "post"),
+        ("/api/v1/checkin/undo", "post"),
+        ("/api/v1/events/{event_id}/checkin-stats", "get"),
+        ("/api/v1/events/{event_id}/attendees", "get"),
+        ("/api/v1/events/{event_id}/attendees.csv", "get"),
+    ],
+)
+def test_views_that_refuse_in_code_document_403(schema, path, method):
+    # They check the event's door team in the view, after loading the event:
+    # no permission class tells drf-standardized-errors about the 403.
+    assert error_codes(schema, op(schema, path, method), "403") == {"permission_denied"}
