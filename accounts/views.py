@@ -11,6 +11,7 @@ from eventmaster.api.permissions import IsAdmin
 from eventmaster.api.ratelimit import enforce_rate_limit
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
+from eventmaster.converters import UUID_CONVERTER
 
 from . import services
 from .errors import CannotDemoteSelfError, EmailTakenError, InvalidCredentialsError, TokenNotValidError
@@ -159,6 +160,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     permission_classes = (IsAdmin,)
     serializer_class = UserSerializer
     filterset_class = UserFilterSet
+    lookup_value_converter = UUID_CONVERTER
     http_method_names = ("get", "patch", "head", "options")
 
     def get_queryset(self) -> QuerySet[User]:

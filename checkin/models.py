@@ -17,6 +17,9 @@ class Scan(models.Model):
         EVENT_CANCELLED = "event_cancelled"
         UNDONE = "undone"
         NOT_CHECKED_IN = "not_checked_in"
+        # A nonce sent again with another ticket or event: answered 409, and
+        # logged with nonce NULL (the original scan holds the (by, nonce)).
+        NONCE_REUSED = "nonce_reused"
 
     class Action(models.TextChoices):
         CHECKIN = "checkin"

@@ -2,6 +2,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
+from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField
 from registrations.serializers import RegistrationSerializer, render_datetime
 
 from .models import Scan
@@ -9,18 +10,16 @@ from .models import Scan
 
 class ScanInputSerializer(serializers.Serializer):
     ticket_code = serializers.CharField(max_length=255)
-    event_id = serializers.UUIDField()
-    nonce = serializers.UUIDField(
-        required=False, allow_null=True, help_text="A UUID per scan: retries are safe."
-    )
-    scanned_at = serializers.DateTimeField(
+    event_id = StrictUUIDField()
+    nonce = StrictUUIDField(required=False, allow_null=True, help_text="A UUID per scan: retries are safe.")
+    scanned_at = OffsetDateTimeField(
         required=False, allow_null=True, help_text="When the phone read the code."
     )
 
 
 class UndoInputSerializer(serializers.Serializer):
     ticket_code = serializers.CharField(max_length=255)
-    event_id = serializers.UUIDField()
+    event_id = StrictUUIDField()
 
 
 class _WrongEventRef(serializers.Serializer):
@@ -37,7 +36,10 @@ class WrongEventRegistrationSerializer(serializers.Serializer):
 class ScanResultSerializer(serializers.Serializer):
     """Serializes a checkin.services.ScanOutcome (needs ``request`` in the context)."""
 
-    result = serializers.ChoiceField(choices=Scan.Result.choices)
+    # nonce_reused is logged but answered as a 409, never as a scan result.
+    result = serializers.ChoiceField(
+        choices=[c for c in Scan.Result.choices if c[0] != Scan.Result.NONCE_REUSED]
+    )
     registration = serializers.SerializerMethodField()
     checked_in_at = serializers.DateTimeField(allow_null=True)
     checked_in_by = UserRefSerializer(allow_null=True)

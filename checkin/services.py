@@ -14,6 +14,7 @@ from eventmaster import db
 from events.models import Event
 from registrations.models import Registration
 
+from .errors import NonceReusedError
 from .models import Scan
 
 Result = Scan.Result
@@ -103,11 +104,14 @@ def checkin_scan(
     as a Scan. A ``nonce`` already used by ``by`` (a retry after a network
     drop) returns the original scan's result and writes nothing: the unique
     constraint on (by, nonce) decides, so concurrent retries are safe too.
+    The same nonce with another ticket code or event is no retry: the
+    attempt is logged (result ``nonce_reused``, without the nonce) and
+    NonceReusedError raised.
     """
     try:
         return _scan(ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at)
     except _NonceAlreadyUsed:
-        return _replay(by=by, nonce=nonce)
+        return _replay(ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at)
 
 
 @transaction.atomic
@@ -165,8 +169,32 @@ def _log(event, registration, ticket_code, action, result, by, now, nonce, scann
         raise _NonceAlreadyUsed() from exc
 
 
-def _replay(*, by, nonce: UUID) -> ScanOutcome:
+def _replay(*, ticket_code: str, event: Event, by, nonce: UUID, scanned_at) -> ScanOutcome:
+    """The original scan's outcome, for a retry; only here, off the hot
+    path, is the nonce's original request compared with this one."""
     original = Scan.objects.select_related(
         "registration__event", "registration__user", "registration__checked_in_by"
     ).get(by=by, nonce=nonce)
+    if original.ticket_code != ticket_code[:255] or original.event_id != event.pk:
+        _log_nonce_reused(ticket_code=ticket_code, event=event, by=by, scanned_at=scanned_at)
+        raise NonceReusedError()
     return _outcome(original.result, original.registration)
+
+
+@transaction.atomic
+def _log_nonce_reused(*, ticket_code: str, event: Event, by, scanned_at) -> None:
+    # Committed before the error is raised (callers must not wrap the scan in
+    # a transaction that rolls back on it: the API's views do not). Nothing
+    # is checked in, so the registration row is not locked.
+    registration = Registration.objects.filter(ticket_code=ticket_code).only("pk").first()
+    _log(
+        event,
+        registration,
+        ticket_code,
+        Scan.Action.CHECKIN,
+        Result.NONCE_REUSED,
+        by,
+        timezone.now(),
+        None,
+        scanned_at,
+    )

@@ -6,12 +6,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
 from events.models import Event
-from events.permissions import can_run_event_door
+from events.permissions import can_run_event_door, can_see_event
 from events.selectors import event_get_for_door, event_get_visible
 
 from . import services
+from .errors import NonceReusedError
 from .selectors import checkin_stats
 from .serializers import (
     CheckinStatsSerializer,
@@ -29,12 +31,15 @@ _unknown_event = extend_validation_errors(["does_not_exist"], field_name="event_
 
 class _DoorView(APIView):
     permission_classes = (IsAuthenticated,)
+    may_forbid = True  # 403 from door_event(), for the schema
 
     def door_event(self, event_id) -> Event:
-        """The event of the body, if the caller may check in there: 403 for
-        an event they may not, 400 for an id that names no event."""
+        """The event of the body, if the caller may check in there: 400 for
+        an id that names no event or one the caller may not see (a draft
+        must not be told apart from nothing), 403 for an event they see but
+        may not check in at. One query: visibility is decided on the row."""
         event = event_get_for_door(user=self.request.user, pk=event_id)
-        if event is None:
+        if event is None or not can_see_event(self.request.user, event):
             raise ValidationError({"event_id": ["No such event."]}, code="does_not_exist")
         if not can_run_event_door(self.request.user, event):
             raise PermissionDenied("You may not check in at this event.")
@@ -49,7 +54,7 @@ class CheckinView(_DoorView):
     @extend_schema(
         tags=TAGS,
         request=ScanInputSerializer,
-        responses={200: ScanResultSerializer},
+        responses={200: ScanResultSerializer, **error_responses(NonceReusedError)},
         summary="Scan a ticket at the door (always 200 with a result when allowed)",
     )
     def post(self, request: Request) -> Response:
@@ -84,6 +89,7 @@ class CheckinUndoView(_DoorView):
 
 class EventCheckinStatsView(APIView):
     permission_classes = (IsAuthenticated,)
+    may_forbid = True  # 403 from can_run_event_door, for the schema
 
     @extend_schema(
         tags=TAGS, responses={200: CheckinStatsSerializer}, summary="Door statistics and arrivals per minute"

@@ -260,6 +260,8 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode429Enum": "eventmaster.api.schema.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
     },
+    # eventmaster.converters.UUID_CONVERTER: any-case UUIDs in paths.
+    "PATH_CONVERTER_OVERRIDES": {"anyuuid": {"type": "string", "format": "uuid"}},
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
     ],

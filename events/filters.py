@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
-from eventmaster.api.filters import StrictBooleanFilter
+from eventmaster.api.filters import OffsetIsoDateTimeFilter, StrictBooleanFilter
 
 from .models import Event
 
@@ -22,8 +22,8 @@ class EventFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q", max_length=200, help_text="Part of the title, description or location."
     )
-    starts_after = django_filters.IsoDateTimeFilter(field_name="start_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="start_at", lookup_expr="lte")
+    starts_after = OffsetIsoDateTimeFilter(field_name="start_at", lookup_expr="gte")
+    starts_before = OffsetIsoDateTimeFilter(field_name="start_at", lookup_expr="lte")
     organizer = django_filters.UUIDFilter(field_name="organizer_id")
     available = StrictBooleanFilter(method="filter_available", help_text="true: has free seats; false: full.")
     include_past = StrictBooleanFilter(

@@ -25,6 +25,7 @@ from eventmaster.roles import Role, annotate_roles, has_role, is_admin
 from registrations.models import Registration
 
 from .models import Event
+from .permissions import VISIBLE_TO_EVERYONE
 
 
 def _count_of(status: str) -> Coalesce:
@@ -66,13 +67,18 @@ def _staffed_by(user) -> Exists:
 
 def _visible_to(user) -> QuerySet[Event]:
     """What the caller may open by id: published and cancelled events for
-    everyone; drafts only for their organizer, admins and assigned staff.
-    Anything else is a 404, as if it did not exist."""
+    everyone; drafts only for their organizer, admins and assigned staff
+    (while they hold the checkin role: an assignment outlives a revoked
+    role). Anything else is a 404, as if it did not exist.
+
+    events.permissions.can_see_event is the same rule for one fetched row."""
     queryset = Event.objects.all()
     if not is_admin(user):
-        visible = Q(status__in=(Event.Status.PUBLISHED, Event.Status.CANCELLED))
+        visible = Q(status__in=VISIBLE_TO_EVERYONE)
         if user.is_authenticated:
-            visible |= Q(organizer_id=user.pk) | Q(_staffed_by(user))
+            visible |= Q(organizer_id=user.pk)
+            if has_role(user, Role.CHECKIN):
+                visible |= Q(_staffed_by(user))
         queryset = queryset.filter(visible)
     return queryset
 

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.serializers import UserRefSerializer
+from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField
 
 from .models import Event
 
@@ -45,8 +46,8 @@ class EventUpdateInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, max_length=50_000, trim_whitespace=False)
     location = serializers.CharField(allow_blank=True, max_length=200)
-    start_at = serializers.DateTimeField()
-    end_at = serializers.DateTimeField()
+    start_at = OffsetDateTimeField()
+    end_at = OffsetDateTimeField()
     capacity = serializers.IntegerField(min_value=1, max_value=MAX_CAPACITY)
     waitlist_enabled = serializers.BooleanField()
 
@@ -63,4 +64,4 @@ class EventCreateInputSerializer(EventUpdateInputSerializer):
 
 
 class StaffAssignInputSerializer(serializers.Serializer):
-    user_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    user_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), pk_field=StrictUUIDField())

@@ -14,6 +14,7 @@ from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.permissions import IsDoorRole, IsOrganizer
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
+from eventmaster.converters import UUID_CONVERTER
 
 from . import services
 from .calendar import event_to_ical
@@ -63,7 +64,7 @@ TAGS = ["events"]
 @extend_validation_errors(["blank"], field_name="title", actions=["create", "partial_update"])
 class EventViewSet(viewsets.GenericViewSet):
     serializer_class = EventSerializer
-    lookup_value_converter = "uuid"
+    lookup_value_converter = UUID_CONVERTER
     http_method_names = ("get", "post", "patch", "delete", "head", "options")
 
     def get_permissions(self):
@@ -178,7 +179,7 @@ class EventViewSet(viewsets.GenericViewSet):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=TAGS, responses={204: None}, summary="Unassign door staff")
-    @action(detail=True, methods=["delete"], url_path="staff/<uuid:user_id>")
+    @action(detail=True, methods=["delete"], url_path=f"staff/<{UUID_CONVERTER}:user_id>")
     def staff_remove(self, request: Request, pk=None, user_id=None) -> Response:
         event = self.get_object()
         user = get_object_or_404(event.staff.all(), pk=user_id)

@@ -1,6 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from eventmaster.converters import UUID_CONVERTER as UUID
+
 from . import views
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
@@ -8,13 +10,15 @@ router.register("registrations", views.RegistrationViewSet, basename="registrati
 
 urlpatterns = [
     path(
-        "events/<uuid:event_id>/registrations",
+        f"events/<{UUID}:event_id>/registrations",
         views.EventRegistrationView.as_view(),
         name="event-registrations",
     ),
-    path("events/<uuid:event_id>/attendees", views.EventAttendeeListView.as_view(), name="event-attendees"),
     path(
-        "events/<uuid:event_id>/attendees.csv",
+        f"events/<{UUID}:event_id>/attendees", views.EventAttendeeListView.as_view(), name="event-attendees"
+    ),
+    path(
+        f"events/<{UUID}:event_id>/attendees.csv",
         views.EventAttendeeCsvView.as_view(),
         name="event-attendees-csv",
     ),

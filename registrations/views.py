@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.schema import error_responses
+from eventmaster.converters import UUID_CONVERTER
 from events.permissions import can_manage_event, can_run_event_door
 from events.selectors import event_get_visible
 
@@ -101,6 +102,8 @@ class _EventDoorMixin:
     """Nested under an event: 404 when the caller may not see the event,
     403 when they see it but may not use this resource."""
 
+    may_forbid = True  # for the schema (eventmaster.api.schema.AutoSchema)
+
     def get_event(self):
         event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
         if not self.allowed(self.request.user, event):
@@ -158,7 +161,7 @@ def _qr_schema(media_type: str):
 @extend_schema_view(retrieve=extend_schema(tags=TAGS, summary="One registration"))
 class RegistrationViewSet(viewsets.GenericViewSet):
     serializer_class = RegistrationSerializer
-    lookup_value_converter = "uuid"
+    lookup_value_converter = UUID_CONVERTER
 
     def get_permissions(self):
         if self.action == "retrieve":

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.services import user_revoke_role
 from accounts.tests.factories import UserFactory
 from checkin.models import Scan
 from eventmaster.roles import Role
@@ -144,6 +145,45 @@ class TestNonce:
         body_of(scan("bogus", nonce=nonce), "invalid")
         assert Scan.objects.count() == 1
 
+    def test_a_nonce_reused_with_another_ticket_is_409_and_logged(self, scan, registration, event, organizer):
+        other = registration_create(event=event, user=UserFactory())
+        nonce = str(uuid.uuid4())
+        body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        assert_error(scan(other.ticket_code, nonce=nonce), 409, "nonce_reused")
+        # The second ticket is not checked in, and the attempt is in the log
+        # (without the nonce: the unique (by, nonce) holds the original).
+        assert Registration.objects.get(pk=other.pk).checked_in_at is None
+        reused = Scan.objects.get(result="nonce_reused")
+        assert (reused.ticket_code, reused.event_id, reused.by, reused.nonce) == (
+            other.ticket_code,
+            event.pk,
+            organizer,
+            None,
+        )
+        assert reused.registration_id == other.pk
+        assert Scan.objects.count() == 2
+        # A genuine retry of the original still replays it.
+        body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        assert Scan.objects.count() == 2
+
+    def test_a_nonce_reused_at_another_event_is_409_and_logged(self, scan, registration, organizer):
+        other_event = EventFactory(organizer=organizer)
+        nonce = str(uuid.uuid4())
+        body_of(scan(registration.ticket_code, nonce=nonce), "ok")
+        assert_error(
+            scan(registration.ticket_code, nonce=nonce, event_id=other_event.pk), 409, "nonce_reused"
+        )
+        reused = Scan.objects.get(result="nonce_reused")
+        assert (reused.event_id, reused.nonce) == (other_event.pk, None)
+        assert Scan.objects.count() == 2
+
+    def test_a_reused_refusal_nonce_is_409_too(self, scan, registration):
+        nonce = str(uuid.uuid4())
+        body_of(scan("bogus", nonce=nonce), "invalid")
+        assert_error(scan(registration.ticket_code, nonce=nonce), 409, "nonce_reused")
+        assert Registration.objects.get(pk=registration.pk).checked_in_at is None
+        assert [s.result for s in Scan.objects.order_by("id")] == ["invalid", "nonce_reused"]
+
 
 class TestRoles:
     @pytest.mark.parametrize("client_fixture", ["organizer_client", "admin_client", "staff_client"])
@@ -159,6 +199,28 @@ class TestRoles:
                 )
         assert Registration.objects.get(pk=registration.pk).checked_in_at is None
         assert not Scan.objects.exists()
+
+    def test_a_draft_the_caller_may_not_see_is_an_unknown_event(self, scan, organizer, checkin_client):
+        # 400 does_not_exist, exactly as for an id that names no event: a 403
+        # would tell that the draft exists.
+        draft = EventFactory(status=Event.Status.DRAFT)
+        other_organizer = client_for(UserFactory(roles=[Role.MEMBER, Role.ORGANIZER]))
+        for client in (checkin_client, other_organizer):
+            for path in ("/api/v1/checkin", "/api/v1/checkin/undo"):
+                unknown = scan("x", event_id=uuid.uuid4(), client=client, path=path)
+                hidden = scan("x", event_id=draft.pk, client=client, path=path)
+                assert_error(hidden, 400, "does_not_exist", attr="event_id")
+                assert hidden.json() == unknown.json()
+        assert not Scan.objects.exists()
+
+    def test_revoked_door_staff_get_400_for_an_assigned_draft(self, scan, checkin_user):
+        draft = EventFactory(status=Event.Status.DRAFT)
+        draft.staff.add(checkin_user)
+        client = client_for(checkin_user)
+        registration = registration_create(event=EventFactory(), user=UserFactory())
+        assert scan(registration.ticket_code, event_id=draft.pk, client=client).status_code == 200
+        user_revoke_role(user=checkin_user, role=Role.CHECKIN)
+        assert_error(scan("x", event_id=draft.pk, client=client), 400, "does_not_exist", attr="event_id")
 
     def test_anonymous_is_401(self, scan, registration, api_client):
         assert_error(scan(registration.ticket_code, client=api_client), 401, "not_authenticated")
@@ -187,12 +249,48 @@ class TestMalformed:
             ({"ticket_code": ["x"], "event_id": "{event}"}, "invalid", "ticket_code"),
             ({"ticket_code": "x\x00y", "event_id": "{event}"}, "null_characters_not_allowed", "ticket_code"),
             ({"ticket_code": "x", "event_id": str(uuid.uuid4())}, "does_not_exist", "event_id"),
+            # UUIDs are strings: DRF's UUIDField would read true or 1 as UUID ...0001.
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": True}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": 1}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": 2**100}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": 1.5}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": "{event}", "nonce": [str(uuid.uuid4())]}, "invalid", "nonce"),
+            ({"ticket_code": "x", "event_id": 1}, "invalid", "event_id"),
+            ({"ticket_code": "x", "event_id": False}, "invalid", "event_id"),
+            # Timestamps carry an offset: a naive one is not silently UTC.
+            (
+                {"ticket_code": "x", "event_id": "{event}", "scanned_at": "2030-05-01T18:00:00"},
+                "invalid",
+                "scanned_at",
+            ),
+            (
+                {"ticket_code": "x", "event_id": "{event}", "scanned_at": "2030-05-01 18:00"},
+                "invalid",
+                "scanned_at",
+            ),
+            ({"ticket_code": "x", "event_id": "{event}", "scanned_at": 1893520800}, "invalid", "scanned_at"),
         ],
     )
     def test_400_in_the_error_shape(self, organizer_client, event, body, code, attr):
         body = {k: (str(event.pk) if v == "{event}" else v) for k, v in body.items()}
         assert_error(organizer_client.post("/api/v1/checkin", body), 400, code, attr=attr)
         assert not Scan.objects.exists()
+
+    def test_undo_takes_only_string_event_ids(self, organizer_client):
+        response = organizer_client.post("/api/v1/checkin/undo", {"ticket_code": "x", "event_id": True})
+        assert_error(response, 400, "invalid", attr="event_id")
+
+    @pytest.mark.parametrize(
+        ("scanned_at", "stored"),
+        [
+            ("2030-05-01T18:00:00Z", "2030-05-01T18:00:00+00:00"),
+            ("2030-05-01T20:00:00+02:00", "2030-05-01T18:00:00+00:00"),
+            ("2030-05-01", "2030-05-01T00:00:00+00:00"),
+        ],
+    )
+    def test_scanned_at_with_an_offset_or_a_date_alone(self, scan, registration, scanned_at, stored):
+        body_of(scan(registration.ticket_code, scanned_at=scanned_at), "ok")
+        assert Scan.objects.get().scanned_at.isoformat() == stored
 
     @pytest.mark.parametrize("payload", ["[]", "not json", "null"])
     def test_non_object_bodies_are_400(self, organizer_client, payload):

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.tests.factories import UserFactory
 from checkin import services
+from checkin.models import Scan
 from checkin.services import checkin_scan, checkin_undo
 from eventmaster.tests.server import server_env
 from eventmaster.tests.utils import assert_error, client_for
@@ -105,9 +106,21 @@ class TestCheckinCommand:
         assert capsys.readouterr().out.startswith("already_checked_in | ")
 
     def test_by_records_who(self, event, registration, checkin_user):
+        event.staff.add(checkin_user)
         call_command("checkin", str(event.pk), registration.ticket_code, by=checkin_user.email)
         registration.refresh_from_db()
         assert registration.checked_in_by == checkin_user
+
+    def test_by_must_be_allowed_at_that_door(self, event, registration, member, checkin_user):
+        other_organizer = UserFactory(roles=["member", "organizer"])
+        for user in (member, checkin_user, other_organizer):  # checkin_user: not assigned here
+            with pytest.raises(CommandError, match="may not check in at"):
+                call_command("checkin", str(event.pk), registration.ticket_code, by=user.email)
+        registration.refresh_from_db()
+        assert registration.checked_in_at is None
+        assert not Scan.objects.exists()
+        for user in (event.organizer, UserFactory(roles=["member", "admin"])):
+            call_command("checkin", str(event.pk), registration.ticket_code, by=user.email)
 
     def test_refusal_exits_1_with_the_result(self, event, capsys):
         with pytest.raises(SystemExit) as exit_info:

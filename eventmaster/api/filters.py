@@ -1,8 +1,11 @@
 """Shared django-filter pieces."""
 
 import django_filters
+from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+
+from .serializers import OFFSET_REQUIRED, lacks_utc_offset
 
 
 @extend_schema_field(OpenApiTypes.BOOL)
@@ -15,3 +18,18 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
         kwargs.setdefault("coerce", lambda value: value == "true")
         kwargs.setdefault("empty_value", None)
         super().__init__(*args, **kwargs)
+
+
+class OffsetIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value):
+        if lacks_utc_offset(value):
+            raise forms.ValidationError(OFFSET_REQUIRED, code="invalid")
+        return super().to_python(value)
+
+
+class OffsetIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """ISO 8601 with an offset (``Z`` is one), or a date alone (midnight
+    UTC); a naive date-time is a 400, as in request bodies
+    (eventmaster.api.serializers.OffsetDateTimeField)."""
+
+    field_class = OffsetIsoDateTimeField

@@ -2,7 +2,9 @@
 
 DRF's LimitOffsetPagination silently ignores bad values; the contract wants a
 400 for a non-integer, zero or negative limit and a non-integer or negative
-offset. Limits above the maximum are clamped.
+offset. Limits above the maximum are clamped, however many digits they have;
+offsets are clamped to PostgreSQL's bigint (MAX_OFFSET), so no value can
+overflow the SQL OFFSET (and a page that far is empty anyway).
 """
 
 import re
@@ -11,13 +13,22 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
-_DIGITS = re.compile(r"[0-9]{1,18}")
+# ASCII digits only (int() would also read "٣" or " 5" or "+5").
+_DIGITS = re.compile(r"[0-9]+")
+MAX_OFFSET = 2**63 - 1
+_MAX_DIGITS = len(str(MAX_OFFSET))
 
 
-def _parse(raw: str, name: str, minimum: int) -> int:
-    if not _DIGITS.fullmatch(raw) or int(raw) < minimum:
+def _parse(raw: str, name: str, minimum: int, ceiling: int) -> int:
+    """``raw`` as an integer of at least ``minimum``, clamped to ``ceiling``.
+    Never int() on a long string: Python refuses more than 4300 digits."""
+    if not _DIGITS.fullmatch(raw):
         raise ValidationError({name: [f"Must be an integer of at least {minimum}."]}, code="invalid")
-    return int(raw)
+    digits = raw.lstrip("0") or "0"
+    value = ceiling if len(digits) > _MAX_DIGITS else min(int(digits), ceiling)
+    if value < minimum:
+        raise ValidationError({name: [f"Must be an integer of at least {minimum}."]}, code="invalid")
+    return value
 
 
 class StrictLimitOffsetPagination(LimitOffsetPagination):
@@ -28,13 +39,13 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         raw = request.query_params.get(self.limit_query_param)
         if raw is None:
             return self.default_limit
-        return min(_parse(raw, self.limit_query_param, minimum=1), self.max_limit)
+        return _parse(raw, self.limit_query_param, minimum=1, ceiling=self.max_limit)
 
     def get_offset(self, request) -> int:
         raw = request.query_params.get(self.offset_query_param)
         if raw is None:
             return 0
-        return _parse(raw, self.offset_query_param, minimum=0)
+        return _parse(raw, self.offset_query_param, minimum=0, ceiling=MAX_OFFSET)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -74,7 +85,7 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
                 "name": self.offset_query_param,
                 "required": False,
                 "in": "query",
-                "description": "Index of the first item, 0 or more (default 0).",
+                "description": "Index of the first item, 0 or more (default 0; values past 2^63-1 are clamped to it).",
                 "schema": {"type": "integer", "minimum": 0},
             },
         ]

@@ -23,6 +23,11 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         # says it is limited with ``rate_limited = True``.
         return bool(getattr(self.view, "rate_limited", False)) or super()._should_add_http429_error_response()
 
+    def _should_add_http403_error_response(self) -> bool:
+        # A view that checks permission in its code (after loading an object
+        # no permission class sees) says so with ``may_forbid = True``.
+        return bool(getattr(self.view, "may_forbid", False)) or super()._should_add_http403_error_response()
+
 
 class ErrorCode401Enum(models.TextChoices):
     NOT_AUTHENTICATED = "not_authenticated"

@@ -1,4 +1,12 @@
+"""Shared input plumbing: validate_input, and the strict fields every input
+serializer uses for UUIDs and timestamps (API.md, Conventions)."""
+
+import datetime
+
+from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
+
+OFFSET_REQUIRED = "Datetime needs a UTC offset, e.g. 2026-05-01T18:00:00Z or 2026-05-01T20:00:00+02:00."
 
 
 def validate_input(serializer_class: type[serializers.Serializer], data, **kwargs) -> dict:
@@ -7,3 +15,41 @@ def validate_input(serializer_class: type[serializers.Serializer], data, **kwarg
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID, as a string only. DRF's UUIDField also takes an integer (and
+    so ``true``, an int in Python) as ``UUID(int=...)``: ``"nonce": true``
+    would be the nonce 00000000-...-0001. Any non-string is 400 ``invalid``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+def lacks_utc_offset(value) -> bool:
+    """A date and time without a UTC offset ("2027-05-01T18:00:00"), which
+    Django would silently read as UTC. A date alone is no time of day and
+    stays accepted (midnight UTC); what cannot be parsed is left to the
+    field's own error."""
+    if not isinstance(value, str):
+        return False
+    value = value.strip()
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None or parsed.tzinfo is not None:
+            return False
+        return parse_date(value) is None
+    except ValueError:
+        return False
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an offset (``Z`` is one), or a date alone; a naive
+    date-time is 400 ``invalid``, never silently UTC."""
+
+    def to_internal_value(self, value) -> datetime.datetime:
+        if lacks_utc_offset(value):
+            raise serializers.ValidationError(OFFSET_REQUIRED, code="invalid")
+        return super().to_internal_value(value)

@@ -154,3 +154,27 @@ def test_validation_codes_raised_by_services_are_documented(schema, path, field,
             if field in attr:
                 documented |= set(resolve(schema, option["properties"]["code"]).get("enum", []))
     assert codes <= documented, documented
+
+
+def test_checkin_documents_nonce_reused(schema):
+    checkin = op(schema, "/api/v1/checkin", "post")
+    assert error_codes(schema, checkin, "409") == {"nonce_reused"}
+    # nonce_reused is an error, never the result of a 200 scan.
+    result = resolve(schema, checkin["responses"]["200"]["content"]["application/json"]["schema"])
+    assert "nonce_reused" not in str(resolve(schema, result["properties"]["result"]))
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/checkin", "post"),
+        ("/api/v1/checkin/undo", "post"),
+        ("/api/v1/events/{event_id}/checkin-stats", "get"),
+        ("/api/v1/events/{event_id}/attendees", "get"),
+        ("/api/v1/events/{event_id}/attendees.csv", "get"),
+    ],
+)
+def test_views_that_refuse_in_code_document_403(schema, path, method):
+    # They check the event's door team in the view, after loading the event:
+    # no permission class tells drf-standardized-errors about the 403.
+    assert error_codes(schema, op(schema, path, method), "403") == {"permission_denied"}

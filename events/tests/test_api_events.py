@@ -1,12 +1,13 @@
 """Every row of API.md's Events table: successes, error codes, roles."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
 from django.utils import timezone
 
+from accounts.services import user_revoke_role
 from accounts.tests.factories import UserFactory
 from eventmaster.roles import Role
 from eventmaster.tests.utils import assert_error, client_for
@@ -95,6 +96,27 @@ class TestPublicList:
         assert ids(api_client.get(f"{EVENTS}?q=django&starts_after={after}")) == [str(b.pk), str(c.pk)]
         assert ids(api_client.get(f"{EVENTS}?q=django&starts_before={before}")) == [str(a.pk), str(b.pk)]
 
+    def test_date_filters_need_an_offset_on_both_lists(self, organizer_client):
+        for path in (EVENTS, f"{EVENTS}/managed"):
+            for name in ("starts_after", "starts_before"):
+                response = organizer_client.get(f"{path}?{name}=2030-05-01T18:00:00")
+                assert_error(response, 400, "invalid", attr=name)
+
+    def test_date_filters_with_an_offset_or_a_date_alone(self, organizer_client, organizer):
+        early = EventFactory(organizer=organizer, start_at=datetime(2030, 5, 1, 17, 30, tzinfo=UTC))
+        late = EventFactory(organizer=organizer, start_at=datetime(2030, 5, 1, 18, 30, tzinfo=UTC))
+        for path in (EVENTS, f"{EVENTS}/managed"):
+            # 20:00+02:00 is 18:00 UTC.
+            assert ids(organizer_client.get(f"{path}?starts_after=2030-05-01T20:00:00%2B02:00")) == [
+                str(late.pk)
+            ]
+            assert ids(organizer_client.get(f"{path}?starts_before=2030-05-01T18:00Z")) == [str(early.pk)]
+            assert ids(organizer_client.get(f"{path}?starts_after=2030-05-01&starts_before=2030-05-02")) == [
+                str(early.pk),
+                str(late.pk),
+            ]
+            assert ids(organizer_client.get(f"{path}?starts_after=2030-05-02")) == []
+
     def test_organizer_and_available_filters(self, api_client, organizer):
         mine = EventFactory(organizer=organizer, capacity=1)
         other = EventFactory()
@@ -127,6 +149,9 @@ class TestPublicList:
         [
             ("starts_after=yesterday", "starts_after"),
             ("starts_before=2030-13-01", "starts_before"),
+            ("starts_after=2030-05-01T18:00:00", "starts_after"),
+            ("starts_before=2030-05-01T18:00", "starts_before"),
+            ("starts_before=2030-05-01 18:00:00", "starts_before"),
             ("organizer=not-a-uuid", "organizer"),
             ("available=yes", "available"),
             ("include_past=1", "include_past"),
@@ -195,12 +220,29 @@ class TestCreate:
             ({"capacity": 10**12}, "max_value", "capacity"),
             ({"capacity": "many"}, "invalid", "capacity"),
             ({"start_at": "soon"}, "invalid", "start_at"),
+            ({"start_at": "2030-05-01T18:00:00"}, "invalid", "start_at"),
+            ({"end_at": "2030-05-01T20:00:00.5"}, "invalid", "end_at"),
+            ({"start_at": "2030-05-01 18:00"}, "invalid", "start_at"),
+            ({"start_at": 1893520800}, "invalid", "start_at"),
             ({"waitlist_enabled": "perhaps"}, "invalid", "waitlist_enabled"),
         ],
     )
     def test_validation(self, organizer_client, change, code, attr):
         assert_error(organizer_client.post(EVENTS, {**VALID, **change}), 400, code, attr=attr)
         assert not Event.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("start_at", "end_at", "stored"),
+        [
+            ("2030-05-01T20:00:00+02:00", "2030-05-01T22:00:00+02:00", "2030-05-01T18:00:00Z"),
+            ("2030-05-01T18:00:00Z", "2030-05-01T20:00:00-00:00", "2030-05-01T18:00:00Z"),
+            ("2030-05-01", "2030-05-02", "2030-05-01T00:00:00Z"),
+        ],
+    )
+    def test_datetimes_with_an_offset_or_dates_alone(self, organizer_client, start_at, end_at, stored):
+        response = organizer_client.post(EVENTS, {**VALID, "start_at": start_at, "end_at": end_at})
+        assert response.status_code == 201, response.content
+        assert response.json()["start_at"] == stored
 
     def test_missing_fields(self, organizer_client):
         response = organizer_client.post(EVENTS, {})
@@ -416,6 +458,10 @@ class TestStaff:
         )
         response = organizer_client.post(url(event, "/staff"), {"user_id": str(uuid.uuid4())})
         assert_error(response, 400, "does_not_exist", attr="user_id")
+        # A UUID is a string: true or 1 is no user id (DRF would read UUID ...0001).
+        for value in (True, 1, 2**100, 1.5, [str(member.pk)], "not-a-uuid"):
+            response = organizer_client.post(url(event, "/staff"), {"user_id": value})
+            assert_error(response, 400, "invalid", attr="user_id")
         assert_error(organizer_client.post(url(event, "/staff"), {}), 400, "required", attr="user_id")
 
     def test_assigned_staff_can_see_but_not_edit_or_assign(self, staff_client, event, checkin_user):
@@ -431,6 +477,14 @@ class TestStaff:
         assert staff_client.get(url(draft)).status_code == 200
         organizer_client.delete(url(draft, f"/staff/{checkin_user.pk}"))
         assert_error(staff_client.get(url(draft)), 404, "not_found")
+
+    def test_staff_who_lose_the_checkin_role_lose_the_draft_at_once(self, staff_client, draft, checkin_user):
+        assert staff_client.get(url(draft)).status_code == 200
+        user_revoke_role(user=checkin_user, role=Role.CHECKIN)
+        # Still assigned, but no longer door staff: the draft does not exist for them.
+        for suffix in ("", "/calendar.ics", "/attendees", "/checkin-stats"):
+            assert_error(staff_client.get(url(draft, suffix)), 404, "not_found")
+        assert draft.staff.filter(pk=checkin_user.pk).exists()
 
     def test_permissions(self, member_client, api_client, other_organizer_client, event, draft):
         assert_error(member_client.get(url(event, "/staff")), 403, "permission_denied")

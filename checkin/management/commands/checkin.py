@@ -4,6 +4,7 @@ from accounts.models import User, normalize_email
 from checkin.models import Scan
 from checkin.services import checkin_scan
 from eventmaster.commands import event_from_arg
+from events.permissions import can_run_event_door
 
 SUCCESS = {Scan.Result.OK, Scan.Result.ALREADY_CHECKED_IN}
 
@@ -19,7 +20,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "ticket_code", help="The code in the ticket's QR code (after -- if it starts with a dash)."
         )
-        parser.add_argument("--by", metavar="EMAIL", help="Record the check-in as done by this user.")
+        parser.add_argument(
+            "--by",
+            metavar="EMAIL",
+            help="Record the check-in as done by this user (the event's organizer, its door staff or an admin).",
+        )
 
     def handle(self, *args, event_id: str, ticket_code: str, by: str | None, **options) -> None:
         event = event_from_arg(event_id)
@@ -28,6 +33,11 @@ class Command(BaseCommand):
             user = User.objects.filter(email=normalize_email(by)).first()
             if user is None:
                 raise CommandError(f"No user with e-mail address {by!r}.")
+            if not can_run_event_door(user, event):
+                # Else anyone could be recorded as having checked a ticket in.
+                raise CommandError(
+                    f"{user.email} may not check in at this event (not its organizer, door staff or an admin)."
+                )
         outcome = checkin_scan(ticket_code=ticket_code.strip(), event=event, by=user)
         registration = outcome.registration
         parts = [outcome.result]
