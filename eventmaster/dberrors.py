@@ -15,6 +15,7 @@ says what happened. Three answers:
 
 import enum
 
+import psycopg
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 
@@ -38,6 +39,7 @@ _BUSY_CODES = {
     "40P01",  # deadlock_detected
 }
 _SQLITE_BUSY = ("database is locked", "database table is locked")
+_SQLITE_UNAVAILABLE = ("unable to open database file", "disk I/O error")
 
 
 def db_fault(exc: BaseException) -> DbFault | None:
@@ -53,9 +55,11 @@ def db_fault(exc: BaseException) -> DbFault | None:
     if isinstance(exc, InterfaceError):
         # "connection already closed": the server went away under us.
         return DbFault.UNAVAILABLE
-    if isinstance(exc, OperationalError) and sqlstate is None:
+    if isinstance(exc, OperationalError) and isinstance(cause, psycopg.Error) and sqlstate is None:
         # No SQLSTATE: the client library failed (connection refused,
-        # timeout, server closed the connection unexpectedly), or SQLite
-        # could not open its file.
+        # timeout, server closed the connection unexpectedly).
         return DbFault.UNAVAILABLE
+    if any(text in str(exc) for text in _SQLITE_UNAVAILABLE):
+        return DbFault.UNAVAILABLE
+    # SQLite's "no such table" and friends are a deployment's or our bug.
     return None

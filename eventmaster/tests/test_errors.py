@@ -89,6 +89,7 @@ class TestHandlerMappings:
             "/api/v1/db-restarting",
             "/api/v1/db-shutdown",
             "/api/v1/statement-timeout",
+            "/api/v1/sqlite-cannot-open",
         ],
     )
     def test_database_unavailable_is_503_with_retry_after(self, api_client, path):
@@ -97,9 +98,10 @@ class TestHandlerMappings:
         assert body["type"] == "server_error"
         assert int(response["Retry-After"]) >= 1
 
-    def test_a_sql_error_of_ours_stays_a_500(self, api_client):
+    @pytest.mark.parametrize("path", ["/api/v1/bad-sql", "/api/v1/sqlite-no-table"])
+    def test_a_sql_error_of_ours_stays_a_500(self, api_client, path):
         api_client.raise_request_exception = False
-        assert_error(api_client.get("/api/v1/bad-sql"), 500, "error")
+        assert_error(api_client.get(path), 500, "error")
 
     def test_database_down_outside_drf_is_503_too(self):
         client = Client(raise_request_exception=False)

@@ -58,6 +58,8 @@ urlpatterns = [
     path("api/v1/statement-timeout", failing_view(db_error("57014"))),
     path("api/v1/bad-sql", failing_view(db_error("42601", ProgrammingError))),
     path("api/v1/plain-db-down", plain_view_database_down),
+    path("api/v1/sqlite-cannot-open", failing_view(OperationalError("unable to open database file"))),
+    path("api/v1/sqlite-no-table", failing_view(OperationalError("no such table: eventmaster_cache"))),
     path("plain-db-down", plain_view_database_down),
     path(
         "api/v1/django-validation",
