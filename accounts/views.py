@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -66,8 +67,10 @@ class RegisterView(PublicAuthView):
     def post(self, request: Request) -> Response:
         enforce_rate_limit(request, group="auth.register.ip", key="ip", rate="30/h")
         data = validate_input(RegisterInputSerializer, request.data)
-        user = services.user_create(**data)
-        return _auth_response(user, status.HTTP_201_CREATED)
+        # The account and its first tokens (a row each) commit together: a
+        # sign-up is never committed and then answered with an error.
+        with transaction.atomic():
+            return _auth_response(services.user_create(**data), status.HTTP_201_CREATED)
 
 
 class LoginView(PublicAuthView):
@@ -169,5 +172,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def partial_update(self, request: Request, pk=None) -> Response:
         user = self.get_object()
         data = validate_input(UserUpdateInputSerializer, request.data, partial=True)
-        services.user_update(user=user, by=request.user, **data)
-        return Response(UserSerializer(self.get_object()).data)
+        # Re-read (with the roles annotated) before the update commits.
+        with transaction.atomic():
+            services.user_update(user=user, by=request.user, **data)
+            return Response(UserSerializer(self.get_object()).data)

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -91,10 +94,15 @@ class EventViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
 
-    def _read(self, event: Event, status_code: int = status.HTTP_200_OK) -> Response:
-        """Re-read through the selector, so the response carries the counts."""
-        event = event_list_visible(user=self.request.user).get(pk=event.pk)
-        return Response(EventSerializer(event).data, status=status_code)
+    def _write(self, write: Callable[[], Event], status_code: int = status.HTTP_200_OK) -> Response:
+        """Run the service ``write`` and read the event back through the
+        selector (for its counts) in one transaction: the answer of a write
+        that committed needs no trip to the database after the commit, and a
+        read that fails rolls the write back (a 503 the client may retry)."""
+        with transaction.atomic():
+            event = write()
+            data = EventSerializer(event_list_visible(user=self.request.user).get(pk=event.pk)).data
+        return Response(data, status=status_code)
 
     def list(self, request: Request) -> Response:
         return self._page()
@@ -109,13 +117,14 @@ class EventViewSet(viewsets.GenericViewSet):
 
     def create(self, request: Request) -> Response:
         data = validate_input(EventCreateInputSerializer, request.data)
-        event = services.event_create(organizer=request.user, **data)
-        return self._read(event, status.HTTP_201_CREATED)
+        return self._write(
+            lambda: services.event_create(organizer=request.user, **data), status.HTTP_201_CREATED
+        )
 
     def partial_update(self, request: Request, pk=None) -> Response:
         event = self.get_object()
         data = validate_input(EventUpdateInputSerializer, request.data, partial=True)
-        return self._read(services.event_update(event=event, **data))
+        return self._write(lambda: services.event_update(event=event, **data))
 
     def destroy(self, request: Request, pk=None) -> Response:
         services.event_delete(event=self.get_object())
@@ -129,7 +138,7 @@ class EventViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk=None) -> Response:
-        return self._read(services.event_publish(event=self.get_object()))
+        return self._write(lambda: services.event_publish(event=self.get_object()))
 
     @extend_schema(
         tags=TAGS,
@@ -139,7 +148,7 @@ class EventViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk=None) -> Response:
-        return self._read(services.event_cancel(event=self.get_object()))
+        return self._write(lambda: services.event_cancel(event=self.get_object()))
 
     @extend_schema(
         tags=TAGS,

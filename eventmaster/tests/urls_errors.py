@@ -1,6 +1,5 @@
 """A URLconf of views that fail in every way the exception handler maps."""
 
-import psycopg
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from django.urls import include, path
@@ -8,6 +7,8 @@ from django_ratelimit.exceptions import Ratelimited
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from eventmaster.tests.utils import db_error
 
 
 def failing_view(exc: Exception):
@@ -22,19 +23,6 @@ def failing_view(exc: Exception):
             return Response(request.data)
 
     return View.as_view()
-
-
-def db_error(sqlstate: str | None, cls=OperationalError) -> Exception:
-    """A Django database error as Django raises it: the driver's own error,
-    with its SQLSTATE, as the cause."""
-    cause = (
-        psycopg.errors.lookup(sqlstate)("server says no")
-        if sqlstate
-        else psycopg.OperationalError("connection failed: Connection refused")
-    )
-    exc = cls(str(cause))
-    exc.__cause__ = cause
-    return exc
 
 
 def plain_django_view(request):

@@ -1,5 +1,9 @@
 """Helpers shared by every app's tests."""
 
+from contextlib import ExitStack, contextmanager
+
+import psycopg
+from django.db import OperationalError, connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -27,3 +31,42 @@ def assert_error(response, status: int, code: str, attr: str | None = None) -> d
     matching = [e for e in body["errors"] if e["code"] == code and (attr is None or e["attr"] == attr)]
     assert matching, f"no error with code={code!r} attr={attr!r} in {body}"
     return body
+
+
+def db_error(sqlstate: str | None, cls=OperationalError) -> Exception:
+    """A Django database error as Django raises it: the driver's own error,
+    with its SQLSTATE, as the cause (no SQLSTATE: the connection failed)."""
+    cause = (
+        psycopg.errors.lookup(sqlstate)("server says no")
+        if sqlstate
+        else psycopg.OperationalError("server closed the connection unexpectedly")
+    )
+    exc = cls(str(cause))
+    exc.__cause__ = cause
+    return exc
+
+
+@contextmanager
+def reads_fail_after(target, name: str):
+    """Patch the service ``target.name`` so that once it has returned, every
+    SELECT on the connection fails as on a connection that just died (writes
+    and savepoint rollbacks still run)."""
+
+    def refuse_reads(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("SELECT"):
+            raise db_error(None)
+        return execute(sql, params, many, context)
+
+    original = getattr(target, name)
+    with ExitStack() as after_the_service:
+
+        def then_reads_fail(*args, **kwargs):
+            result = original(*args, **kwargs)
+            after_the_service.enter_context(connection.execute_wrapper(refuse_reads))
+            return result
+
+        setattr(target, name, then_reads_fail)
+        try:
+            yield
+        finally:
+            setattr(target, name, original)

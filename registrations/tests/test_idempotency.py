@@ -7,11 +7,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, connection
+from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from eventmaster.tests.utils import assert_error, client_for
+from eventmaster.tests.utils import assert_error, client_for, db_error
 from events.tests.factories import EventFactory
 from registrations import services
 from registrations.models import IdempotencyKey, Registration
@@ -93,7 +93,7 @@ def test_a_committed_registration_is_answered_without_another_query(member_clien
     then, a registration that committed was answered 500."""
 
     def refuse(execute, sql, params, many, context):
-        raise OperationalError("server closed the connection unexpectedly")
+        raise db_error(None)
 
     name = "registration_create" if key is None else "registration_create_once"
     original = getattr(services, name)
@@ -112,7 +112,7 @@ def test_a_committed_registration_is_answered_without_another_query(member_clien
 
 def test_a_committed_cancellation_is_answered_without_another_query(member_client, registration, monkeypatch):
     def refuse(execute, sql, params, many, context):
-        raise OperationalError("server closed the connection unexpectedly")
+        raise db_error(None)
 
     original = services.registration_cancel
     with ExitStack() as after_the_service:
