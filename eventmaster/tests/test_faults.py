@@ -324,3 +324,31 @@ def test_logins_keep_working_with_redis_stopped_or_frozen():
                 assert 429 in statuses and 500 not in statuses
     except LookupError as exc:
         pytest.skip(str(exc))
+
+
+def test_a_lock_held_too_long_is_409_with_retry_after_not_a_hung_worker(faulty_site):
+    """The sessions' lock_timeout (DB_LOCK_TIMEOUT, 3 s): a registration that
+    cannot get the event's row lock gives up and says so."""
+    cluster, url, data = faulty_site
+    event_id = data["events"][0]
+    with psycopg.connect(cluster.url) as holder:
+        holder.execute("SELECT 1 FROM events_event WHERE id = %s FOR UPDATE", [uuid.UUID(event_id)])
+        started = time.monotonic()
+        response = requests.post(
+            f"{url}/api/v1/events/{event_id}/registrations",
+            headers={"Authorization": f"Bearer {data['tokens'][1950]}"},
+            timeout=30,
+        )
+        waited = time.monotonic() - started
+        holder.rollback()
+    assert response.status_code == 409, response.text
+    assert response.json()["errors"][0]["code"] == "concurrent_update"
+    assert int(response.headers["Retry-After"]) >= 1
+    assert 2.5 < waited < 6, waited
+    # Once the lock is gone, the same request goes through.
+    again = requests.post(
+        f"{url}/api/v1/events/{event_id}/registrations",
+        headers={"Authorization": f"Bearer {data['tokens'][1950]}"},
+        timeout=30,
+    )
+    assert again.status_code == 201
