@@ -120,13 +120,17 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Retry-After (eventmaster.dberrors). manage.py runs without a
     # statement timeout unless DB_STATEMENT_TIMEOUT is set (migrations and
     # exports may take long), with the same lock timeout.
-    _db["OPTIONS"]["options"] = " ".join(
-        (
-            f"-c lock_timeout={env.str('DB_LOCK_TIMEOUT', default='3s')}",
-            f"-c statement_timeout={env.str('DB_STATEMENT_TIMEOUT', default='15s')}",
-            "-c idle_in_transaction_session_timeout=60s",
+    _session = {
+        "lock_timeout": env.str("DB_LOCK_TIMEOUT", default="3s"),
+        "statement_timeout": env.str("DB_STATEMENT_TIMEOUT", default="15s"),
+        "idle_in_transaction_session_timeout": env.str("DB_IDLE_IN_TRANSACTION_TIMEOUT", default="60s"),
+    }
+    # Behind PgBouncer, which refuses startup options, set all three empty
+    # and give them to the role instead (ALTER ROLE ... SET lock_timeout ...).
+    if any(_session.values()):
+        _db["OPTIONS"]["options"] = " ".join(
+            f"-c {name}={value}" for name, value in _session.items() if value
         )
-    )
     # Server-side parameter binding, and prepared statements: psycopg
     # prepares a statement a connection has run 5 times, so PostgreSQL
     # stops parsing and planning it (Django turns preparing off unless

@@ -84,6 +84,17 @@ def test_postgres_keeps_checked_connections_with_short_waits():
     assert "-c statement_timeout=15s" in conf["options"]["options"]
 
 
+def test_postgres_session_options_can_be_left_to_the_role_behind_pgbouncer():
+    conf = probe(
+        DEBUG="true",
+        DATABASE_URL="postgres://u:p@db.example:5432/em",
+        DB_LOCK_TIMEOUT="",
+        DB_STATEMENT_TIMEOUT="",
+        DB_IDLE_IN_TRANSACTION_TIMEOUT="",
+    )
+    assert "options" not in conf["options"]
+
+
 def test_cache_is_database_by_default_and_redis_with_redis_url():
     assert probe(DEBUG="true")["cache"] == "django.core.cache.backends.db.DatabaseCache"
     assert probe(DEBUG="true", REDIS_URL="redis://127.0.0.1:6379/0")["cache"] == (
