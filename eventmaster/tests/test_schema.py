@@ -21,8 +21,8 @@ def error_codes(schema: dict, operation: dict, status: str) -> set[str]:
     codes = set()
     for variant in variants:
         item = resolve(schema, variant["properties"]["errors"]["items"])
-        code = resolve(schema, item["properties"]["code"])
-        codes |= set(code.get("enum", []))
+        for option in item.get("oneOf", [item]):
+            codes |= set(resolve(schema, resolve(schema, option)["properties"]["code"]).get("enum", []))
     return codes
 
 
@@ -141,16 +141,58 @@ def test_validation_codes_and_file_media_types(schema):
 def test_validation_codes_raised_by_services_are_documented(schema, path, field, codes):
     """Services raise these 400 codes (not the input serializers), so the
     schema lists them explicitly."""
-    body = resolve(
-        schema, op(schema, path, "post")["responses"]["400"]["content"]["application/json"]["schema"]
-    )
-    variants = [resolve(schema, v) for v in body.get("oneOf", [body])]
-    documented = set()
-    for variant in variants:
-        item = resolve(schema, variant["properties"]["errors"]["items"])
-        for option in item.get("oneOf", [item]):
-            option = resolve(schema, option)
-            attr = resolve(schema, option["properties"]["attr"]).get("enum", [])
-            if field in attr:
-                documented |= set(resolve(schema, option["properties"]["code"]).get("enum", []))
+    documented = field_codes(schema, op(schema, path, "post"), field)
     assert codes <= documented, documented
+
+
+def operations(schema: dict):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def field_codes(schema: dict, operation: dict, field: str) -> set[str]:
+    """The validation codes the 400 documents for ``attr == field``."""
+    body = resolve(schema, operation["responses"]["400"]["content"]["application/json"]["schema"])
+    documented = set()
+    for variant in (resolve(schema, v) for v in body.get("oneOf", [body])):
+        item = resolve(schema, variant["properties"]["errors"]["items"])
+        for option in (resolve(schema, o) for o in item.get("oneOf", [item])):
+            if field in resolve(schema, option["properties"]["attr"]).get("enum", []):
+                documented |= set(resolve(schema, option["properties"]["code"]).get("enum", []))
+    return documented
+
+
+def test_every_paginated_list_documents_the_400_of_a_bad_page(schema):
+    lists = [
+        (path, operation)
+        for path, _, operation in operations(schema)
+        if {"limit", "offset"} <= {p["name"] for p in operation.get("parameters", [])}
+    ]
+    assert len(lists) == 5, [path for path, _ in lists]
+    for path, operation in lists:
+        assert field_codes(schema, operation, "limit") == {"invalid"}, path
+        assert field_codes(schema, operation, "offset") == {"invalid"}, path
+
+
+def test_staff_assignment_documents_every_400(schema):
+    assign = op(schema, "/api/v1/events/{id}/staff", "post")
+    assert error_codes(schema, assign, "400") >= {"not_checkin_staff", "parse_error", "does_not_exist"}
+    assert "does_not_exist" in field_codes(schema, assign, "user_id")
+
+
+def test_503_everywhere_413_and_body_errors_only_with_a_body(schema):
+    for path, method, operation in operations(schema):
+        responses = operation["responses"]
+        assert error_codes(schema, operation, "503") == {"service_unavailable"}, (path, method)
+        assert responses["503"]["headers"]["Retry-After"]["required"] is True
+        takes_body = "requestBody" in operation
+        assert ("413" in responses) == takes_body, (path, method)
+        assert ("415" in responses) == takes_body, (path, method)
+        if takes_body:
+            assert error_codes(schema, operation, "413") == {"request_too_large"}
+            assert "parse_error" in error_codes(schema, operation, "400"), (path, method)
+        elif "400" in responses:
+            assert "parse_error" not in error_codes(schema, operation, "400"), (path, method)
+        if "429" in responses:
+            assert responses["429"]["headers"]["Retry-After"]["required"] is True
