@@ -3,7 +3,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,7 +10,7 @@ from rest_framework.views import APIView
 
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.schema import error_responses
-from events.permissions import can_manage_event, can_run_event_door
+from events.permissions import IsEventDoorTeam, IsEventManager
 from events.selectors import event_get_visible
 
 from . import services
@@ -76,12 +75,12 @@ class MyRegistrationListView(generics.ListAPIView):
 
 class _EventDoorMixin:
     """Nested under an event: 404 when the caller may not see the event,
-    403 when they see it but may not use this resource."""
+    403 when they see it but the view's object permissions refuse them
+    (declared in ``permission_classes``, so the schema documents the 403)."""
 
     def get_event(self):
         event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
-        if not self.allowed(self.request.user, event):
-            raise PermissionDenied()
+        self.check_object_permissions(self.request, event)
         return event
 
 
@@ -89,10 +88,9 @@ class _EventDoorMixin:
     get=extend_schema(tags=TAGS, summary="An event's attendees (organizer, admin, door staff)")
 )
 class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (IsAuthenticated, IsEventDoorTeam)
     serializer_class = RegistrationSerializer
     filterset_class = AttendeeFilterSet
-    allowed = staticmethod(can_run_event_door)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no event
@@ -101,9 +99,8 @@ class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
 
 
 class EventAttendeeCsvView(_EventDoorMixin, APIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (IsAuthenticated, IsEventManager)
     content_negotiation_class = FileResponseNegotiation
-    allowed = staticmethod(can_manage_event)
 
     @extend_schema(
         tags=TAGS,

@@ -1,5 +1,7 @@
 """The OpenAPI document describes what the server answers, errors included."""
 
+import re
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
@@ -161,6 +163,21 @@ def field_codes(schema: dict, operation: dict, field: str) -> set[str]:
             if field in resolve(schema, option["properties"]["attr"]).get("enum", []):
                 documented |= set(resolve(schema, option["properties"]["code"]).get("enum", []))
     return documented
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/events/{event_id}/attendees", "get"),
+        ("/api/v1/events/{event_id}/attendees.csv", "get"),
+        ("/api/v1/events/{event_id}/checkin-stats", "get"),
+        ("/api/v1/checkin", "post"),
+        ("/api/v1/checkin/undo", "post"),
+    ],
+)
+def test_object_permission_403s_are_documented(schema, path, method):
+    """These views refuse a caller who may see the event but not run it."""
+    assert error_codes(schema, op(schema, path, method), "403") == {"permission_denied"}
 
 
 def test_every_paginated_list_documents_the_400_of_a_bad_page(schema):
