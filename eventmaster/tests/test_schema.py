@@ -186,10 +186,20 @@ def test_every_paginated_list_documents_the_400_of_a_bad_page(schema):
         for path, _, operation in operations(schema)
         if {"limit", "offset"} <= {p["name"] for p in operation.get("parameters", [])}
     ]
-    assert len(lists) == 5, [path for path, _ in lists]
+    assert len(lists) == 6, [path for path, _ in lists]
     for path, operation in lists:
         assert field_codes(schema, operation, "limit") == {"invalid"}, path
         assert field_codes(schema, operation, "offset") == {"invalid"}, path
+
+
+def test_managed_events_is_a_filtered_page(schema):
+    managed = op(schema, "/api/v1/events/managed", "get")
+    page = resolve(schema, managed["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(page["required"]) == {"items", "total", "limit", "offset"}
+    assert resolve(schema, page["properties"]["items"]["items"])["properties"].keys() >= {"id", "status"}
+    public = {p["name"] for p in op(schema, "/api/v1/events", "get")["parameters"]}
+    assert {p["name"] for p in managed["parameters"]} == public | {"status"}
+    assert {"400", "401", "403"} <= set(managed["responses"])
 
 
 def test_staff_assignment_documents_every_400(schema):
