@@ -202,6 +202,19 @@ def test_managed_events_is_a_filtered_page(schema):
     assert {"400", "401", "403"} <= set(managed["responses"])
 
 
+def test_scan_result_registration_may_be_null_and_its_variants_exclude_each_other(schema):
+    result = resolve(
+        schema,
+        op(schema, "/api/v1/checkin", "post")["responses"]["200"]["content"]["application/json"]["schema"],
+    )
+    registration = result["properties"]["registration"]
+    assert registration["nullable"] is True
+    variants = [resolve(schema, v) for v in resolve(schema, registration["allOf"][0])["oneOf"]]
+    wrong_event = next(v for v in variants if set(v["properties"]) == {"event"})
+    # A full registration has an event too: only a closed variant tells them apart.
+    assert wrong_event["additionalProperties"] is False
+
+
 def test_staff_assignment_documents_every_400(schema):
     assign = op(schema, "/api/v1/events/{id}/staff", "post")
     assert error_codes(schema, assign, "400") >= {"not_checkin_staff", "parse_error", "does_not_exist"}
