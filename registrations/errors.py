@@ -1,3 +1,5 @@
+from rest_framework import status
+
 from eventmaster.api.errors import DomainError
 
 
@@ -29,3 +31,9 @@ class AlreadyCheckedInError(DomainError):
 class TicketNotConfirmedError(DomainError):
     default_code = "ticket_not_confirmed"
     default_detail = "Only a confirmed registration has a ticket."
+
+
+class IdempotencyKeyReusedError(DomainError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was already used for another request."

@@ -1,6 +1,7 @@
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -19,6 +20,7 @@ from .errors import (
     AlreadyCheckedInError,
     AlreadyRegisteredError,
     EventFullError,
+    IdempotencyKeyReusedError,
     RegistrationClosedError,
     TicketNotConfirmedError,
 )
@@ -45,15 +47,33 @@ def _read(request: Request, registration: Registration, status_code: int = statu
     )
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    # 1-255 printable ASCII characters (API.md); HTTP strips a header
+    # value's outer spaces, so the first and last are not spaces.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~](?:[ -~]{0,253}[!-~])?$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes a retry safe: the same key by the same user returns the original status and body; "
+        "the same key for another event is a 422 (kept at least 24 hours)."
+    ),
+)
+
+
+@extend_validation_errors(["invalid"], field_name="Idempotency-Key", methods=["post"])
 class EventRegistrationView(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
         tags=TAGS,
         request=None,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: RegistrationSerializer,
-            **error_responses(EventFullError, AlreadyRegisteredError, RegistrationClosedError),
+            **error_responses(
+                EventFullError, AlreadyRegisteredError, RegistrationClosedError, IdempotencyKeyReusedError
+            ),
         },
         summary="Register the caller (confirmed, or waitlisted when full)",
     )

@@ -236,3 +236,15 @@ def test_503_everywhere_413_and_body_errors_only_with_a_body(schema):
             assert "parse_error" not in error_codes(schema, operation, "400"), (path, method)
         if "429" in responses:
             assert responses["429"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_registration_takes_an_idempotency_key(schema):
+    register = op(schema, "/api/v1/events/{event_id}/registrations", "post")
+    (key,) = [p for p in register["parameters"] if p["in"] == "header"]
+    assert key["name"] == "Idempotency-Key"
+    assert not key.get("required", False)
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 255)
+    pattern = re.compile(key["schema"]["pattern"])
+    assert pattern.fullmatch("a") and pattern.fullmatch("retry 1/abc-DEF_~") and pattern.fullmatch("x" * 255)
+    assert not pattern.fullmatch("") and not pattern.fullmatch(" a") and not pattern.fullmatch("é")
+    assert error_codes(schema, register, "422") == {"idempotency_key_reused"}
