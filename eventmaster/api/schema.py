@@ -70,6 +70,14 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         # says it is limited with ``rate_limited = True``.
         return bool(getattr(self.view, "rate_limited", False)) or super()._should_add_http429_error_response()
 
+    def _get_filter_parameters(self) -> list[dict]:
+        # django-filter reads an empty value (``?status=``) as no filter, as
+        # a form's blank field: say so, or an empty date-time is "invalid".
+        return [
+            {**parameter, "allowEmptyValue": True} if parameter.get("in") == "query" else parameter
+            for parameter in super()._get_filter_parameters()
+        ]
+
     def _get_extra_validation_errors(self) -> dict[str, set[str]]:
         """The decorators' extra codes, plus the paginator's (a bad ``limit``
         or ``offset`` is a 400 on every paginated list)."""

@@ -192,6 +192,18 @@ def test_every_paginated_list_documents_the_400_of_a_bad_page(schema):
         assert field_codes(schema, operation, "offset") == {"invalid"}, path
 
 
+def test_filters_may_be_sent_empty(schema):
+    """django-filter reads ``?starts_before=`` as no filter; the pagination
+    parameters are not filters (an empty limit is a 400)."""
+    for path, _, operation in operations(schema):
+        for parameter in operation.get("parameters", []):
+            empty = parameter.get("allowEmptyValue", False)
+            assert empty == (parameter["in"] == "query" and parameter["name"] not in {"limit", "offset"}), (
+                path,
+                parameter["name"],
+            )
+
+
 def test_managed_events_is_a_filtered_page(schema):
     managed = op(schema, "/api/v1/events/managed", "get")
     page = resolve(schema, managed["responses"]["200"]["content"]["application/json"]["schema"])
