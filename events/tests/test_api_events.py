@@ -196,6 +196,12 @@ class TestCreate:
             ({"capacity": "many"}, "invalid", "capacity"),
             ({"start_at": "soon"}, "invalid", "start_at"),
             ({"waitlist_enabled": "perhaps"}, "invalid", "waitlist_enabled"),
+            # Other JSON types than the schema's (DRF would store "42", 5, True).
+            ({"title": 42}, "invalid", "title"),
+            ({"location": False}, "invalid", "location"),
+            ({"capacity": "5"}, "invalid", "capacity"),
+            ({"capacity": True}, "invalid", "capacity"),
+            ({"waitlist_enabled": 1}, "invalid", "waitlist_enabled"),
         ],
     )
     def test_validation(self, organizer_client, change, code, attr):
