@@ -78,6 +78,19 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             for parameter in super()._get_filter_parameters()
         ]
 
+    def _determine_fields_with_error_codes(self):
+        fields = super()._determine_fields_with_error_codes()
+        for data_field in fields:
+            field = data_field.field
+            if not isinstance(field, serializers.PrimaryKeyRelatedField) or field.read_only:
+                continue
+            if isinstance(field.get_queryset().model._meta.pk, models.UUIDField):
+                # DRF looks the value up with the model's UUIDField, whose
+                # Django ValidationError for a malformed UUID DRF reports
+                # as ``invalid`` (not incorrect_type).
+                data_field.error_codes.add("invalid")
+        return fields
+
     def _get_extra_validation_errors(self) -> dict[str, set[str]]:
         """The decorators' extra codes, plus the paginator's (a bad ``limit``
         or ``offset`` is a 400 on every paginated list)."""

@@ -423,6 +423,10 @@ class TestStaff:
         response = organizer_client.post(url(event, "/staff"), {"user_id": str(uuid.uuid4())})
         assert_error(response, 400, "does_not_exist", attr="user_id")
         assert_error(organizer_client.post(url(event, "/staff"), {}), 400, "required", attr="user_id")
+        # A malformed id fails in the model's UUIDField (the schema lists it).
+        for malformed in ("nope", {}, -2.5):
+            response = organizer_client.post(url(event, "/staff"), {"user_id": malformed})
+            assert_error(response, 400, "invalid", attr="user_id")
 
     def test_assigned_staff_can_see_but_not_edit_or_assign(self, staff_client, event, checkin_user):
         assert staff_client.get(url(event)).status_code == 200
