@@ -11,6 +11,7 @@ lists every code; a 400 domain error is merged into the operation's generic
 400 (validation and parse errors), which it would otherwise replace.
 """
 
+import re
 from collections import defaultdict
 from functools import cache
 
@@ -223,3 +224,24 @@ def error_responses(*errors: type[DomainError]) -> dict[int, OpenApiResponse]:
         )
         for status_code, group in by_status.items()
     }
+
+
+def postprocess_indexed_attrs(result: dict, generator, request, public) -> dict:
+    """drf-standardized-errors names the ``attr`` of a list item's error
+    ``roles.INDEX``; the server says ``roles.0``. Such an attr becomes a
+    pattern, and the oneOf that holds it loses its discriminator (whose
+    mapping could only name the placeholder)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for component in schemas.values():
+        attr = component.get("properties", {}).get("attr", {})
+        if len(attr.get("enum", [])) == 1 and ".INDEX" in attr["enum"][0]:
+            placeholder = attr["enum"][0]
+            component["properties"]["attr"] = {
+                "type": "string",
+                "pattern": "^" + re.escape(placeholder).replace("INDEX", "[0-9]+") + "$",
+                "description": f"`{placeholder}`, INDEX being the item's position (from 0)",
+            }
+    for component in schemas.values():
+        if any(".INDEX" in key for key in component.get("discriminator", {}).get("mapping", {})):
+            del component["discriminator"]
+    return result

@@ -261,3 +261,25 @@ def test_registration_takes_an_idempotency_key(schema):
     assert pattern.fullmatch("a") and pattern.fullmatch("retry 1/abc-DEF_~") and pattern.fullmatch("x" * 255)
     assert not pattern.fullmatch("") and not pattern.fullmatch(" a") and not pattern.fullmatch("é")
     assert error_codes(schema, register, "422") == {"idempotency_key_reused"}
+
+
+def test_a_list_items_error_attr_is_documented_as_the_server_writes_it(schema, admin_client, member):
+    """drf-standardized-errors says ``roles.INDEX``; the server says ``roles.0``."""
+    response = admin_client.patch(f"/api/v1/users/{member.pk}", {"roles": ["member", "wizard"]})
+    (error,) = response.json()["errors"]
+    assert (response.status_code, error["attr"], error["code"]) == (400, "roles.1", "invalid_choice")
+    body = resolve(
+        schema,
+        op(schema, "/api/v1/users/{id}", "patch")["responses"]["400"]["content"]["application/json"][
+            "schema"
+        ],
+    )
+    validation = resolve(schema, {"$ref": body["discriminator"]["mapping"]["validation_error"]})
+    items = resolve(schema, validation["properties"]["errors"]["items"])
+    assert "discriminator" not in items  # its mapping could only name "roles.INDEX"
+    documented = [
+        option
+        for option in (resolve(schema, o) for o in items["oneOf"])
+        if re.fullmatch(option["properties"]["attr"].get("pattern", "^$"), error["attr"])
+    ]
+    assert [error["code"] in resolve(schema, o["properties"]["code"])["enum"] for o in documented] == [True]
