@@ -1,3 +1,4 @@
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -33,6 +34,17 @@ class WrongEventRegistrationSerializer(serializers.Serializer):
     event = _WrongEventRef()
 
 
+class _WrongEventRegistrationSchema(OpenApiSerializerExtension):
+    """No property but ``event``: a full registration also has an ``event``
+    with an id and a title, so without this it would match both variants of
+    ScanRegistration's oneOf, and a schema validator would reject it."""
+
+    target_class = WrongEventRegistrationSerializer
+
+    def map_serializer(self, auto_schema, direction) -> dict:
+        return {**super().map_serializer(auto_schema, direction), "additionalProperties": False}
+
+
 class ScanResultSerializer(serializers.Serializer):
     """Serializes a checkin.services.ScanOutcome (needs ``request`` in the context)."""
 
@@ -40,7 +52,7 @@ class ScanResultSerializer(serializers.Serializer):
     result = serializers.ChoiceField(
         choices=[c for c in Scan.Result.choices if c[0] != Scan.Result.NONCE_REUSED]
     )
-    registration = serializers.SerializerMethodField()
+    registration = serializers.SerializerMethodField(allow_null=True)
     checked_in_at = serializers.DateTimeField(allow_null=True)
     checked_in_by = UserRefSerializer(allow_null=True)
 

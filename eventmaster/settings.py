@@ -222,10 +222,13 @@ DRF_STANDARDIZED_ERRORS = {
     # Unhandled exceptions become the 500 error shape even with DEBUG on:
     # the SPA always gets JSON; the traceback still goes to the log.
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "415", "429", "500"],
+    # 413 only where a body is read, 503 everywhere (eventmaster.api.schema).
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "413", "415", "429", "500", "503"],
     "ERROR_SCHEMAS": {
         "401": "eventmaster.api.schema.ErrorResponse401Serializer",
+        "413": "eventmaster.api.schema.ErrorResponse413Serializer",
         "429": "eventmaster.api.schema.ErrorResponse429Serializer",
+        "503": "eventmaster.api.schema.ErrorResponse503Serializer",
     },
 }
 
@@ -260,14 +263,17 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
         "ErrorCode406Enum": "drf_standardized_errors.openapi_serializers.ErrorCode406Enum.choices",
+        "ErrorCode413Enum": "eventmaster.api.schema.ErrorCode413Enum.choices",
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "eventmaster.api.schema.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "ErrorCode503Enum": "eventmaster.api.schema.ErrorCode503Enum.choices",
     },
     # eventmaster.converters.UUID_CONVERTER: any-case UUIDs in paths.
     "PATH_CONVERTER_OVERRIDES": {"anyuuid": {"type": "string", "format": "uuid"}},
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "eventmaster.api.schema.postprocess_indexed_attrs",
     ],
 }
 

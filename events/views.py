@@ -107,7 +107,12 @@ class EventViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         return self._page()
 
-    @extend_schema(tags=TAGS, summary="Events the caller organizes, administers or staffs")
+    @extend_schema(
+        tags=TAGS,
+        # A page of events: many=True gives it the list's pagination and filters.
+        responses={200: EventSerializer(many=True)},
+        summary="Events the caller organizes, administers or staffs",
+    )
     @action(detail=False)
     def managed(self, request: Request) -> Response:
         return self._page()

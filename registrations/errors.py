@@ -1,3 +1,5 @@
+from rest_framework import status
+
 from eventmaster.api.errors import DomainError
 
 
@@ -32,6 +34,6 @@ class TicketNotConfirmedError(DomainError):
 
 
 class IdempotencyKeyReusedError(DomainError):
-    status_code = 422
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was already used for another request."

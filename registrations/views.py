@@ -2,10 +2,11 @@ import re
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.schema import error_responses
 from eventmaster.converters import UUID_CONVERTER
-from events.permissions import can_manage_event, can_run_event_door
+from events.permissions import IsEventDoorTeam, IsEventManager
 from events.selectors import event_get_visible
 
 from . import services
@@ -50,16 +51,32 @@ def _render(request: Request, registration: Registration) -> dict:
     return RegistrationSerializer(registration, context={"request": request}).data
 
 
-# Idempotency-Key (API.md, Conventions): 1-255 printable ASCII characters.
-_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+# Idempotency-Key (API.md, Conventions): 1-255 printable ASCII characters;
+# HTTP strips a header value's outer spaces, so the first and last are not
+# spaces.
+_IDEMPOTENCY_KEY_PATTERN = "[!-~](?:[ -~]{0,253}[!-~])?"
+_IDEMPOTENCY_KEY = re.compile(_IDEMPOTENCY_KEY_PATTERN)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": f"^{_IDEMPOTENCY_KEY_PATTERN}$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes a retry safe: the same key by the same user returns the original status and body; "
+        "the same key for another event is a 422 (kept at least 24 hours)."
+    ),
+)
 
 
+@extend_validation_errors(["invalid"], field_name="Idempotency-Key", methods=["post"])
 class EventRegistrationView(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
         tags=TAGS,
         request=None,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: RegistrationSerializer,
             **error_responses(
@@ -100,14 +117,12 @@ class MyRegistrationListView(generics.ListAPIView):
 
 class _EventDoorMixin:
     """Nested under an event: 404 when the caller may not see the event,
-    403 when they see it but may not use this resource."""
-
-    may_forbid = True  # for the schema (eventmaster.api.schema.AutoSchema)
+    403 when they see it but the view's object permissions refuse them
+    (declared in ``permission_classes``, so the schema documents the 403)."""
 
     def get_event(self):
         event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
-        if not self.allowed(self.request.user, event):
-            raise PermissionDenied()
+        self.check_object_permissions(self.request, event)
         return event
 
 
@@ -115,10 +130,9 @@ class _EventDoorMixin:
     get=extend_schema(tags=TAGS, summary="An event's attendees (organizer, admin, door staff)")
 )
 class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (IsAuthenticated, IsEventDoorTeam)
     serializer_class = RegistrationSerializer
     filterset_class = AttendeeFilterSet
-    allowed = staticmethod(can_run_event_door)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no event
@@ -127,9 +141,8 @@ class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
 
 
 class EventAttendeeCsvView(_EventDoorMixin, APIView):
-    permission_classes = (IsAuthenticated,)
+    permission_classes = (IsAuthenticated, IsEventManager)
     content_negotiation_class = FileResponseNegotiation
-    allowed = staticmethod(can_manage_event)
 
     @extend_schema(
         tags=TAGS,

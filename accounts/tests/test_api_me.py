@@ -65,6 +65,13 @@ class TestMe:
         assert_error(member_client.patch(ME, {"full_name": "x" * 151}), 400, "max_length", attr="full_name")
         assert_error(member_client.patch(ME, {"full_name": ""}), 400, "blank", attr="full_name")
 
+    @pytest.mark.parametrize("value", [0, 1.5, True, ["x"], {"x": 1}])
+    def test_patch_refuses_a_name_that_is_not_a_json_string(self, member_client, member, value):
+        """Found by Schemathesis: DRF's CharField stored ``0`` as "0"."""
+        assert_error(member_client.patch(ME, {"full_name": value}), 400, "invalid", attr="full_name")
+        member.refresh_from_db()
+        assert member.full_name != str(value)
+
     def test_patch_anonymous_is_401(self, api_client):
         assert_error(api_client.patch(ME, {"full_name": "x"}), 401, "not_authenticated")
 

@@ -143,10 +143,17 @@ class TestUpdate:
             ({"roles": "admin"}, "not_a_list", "roles"),
             ({"is_active": "perhaps"}, "invalid", "is_active"),
             ({"full_name": ""}, "blank", "full_name"),
+            # Other JSON types than the schema's (found by Schemathesis: DRF
+            # took 0 for false and deactivated the account).
+            ({"is_active": 0}, "invalid", "is_active"),
+            ({"is_active": "false"}, "invalid", "is_active"),
+            ({"full_name": 7}, "invalid", "full_name"),
         ],
     )
     def test_bad_values_are_400(self, admin_client, member, body, code, attr):
         assert_error(admin_client.patch(detail(member), body), 400, code, attr=attr)
+        member.refresh_from_db()
+        assert member.is_active
 
     def test_unknown_user_is_404(self, admin_client):
         assert_error(admin_client.patch(f"{USERS}/{uuid.uuid4()}", {"full_name": "x"}), 404, "not_found")

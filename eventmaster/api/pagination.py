@@ -72,6 +72,11 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
             },
         }
 
+    def get_schema_error_codes(self) -> dict[str, set[str]]:
+        """The 400 validation codes of ``_parse``, by parameter, for the
+        schema (eventmaster.api.schema.AutoSchema)."""
+        return {self.limit_query_param: {"invalid"}, self.offset_query_param: {"invalid"}}
+
     def get_schema_operation_parameters(self, view) -> list[dict]:
         return [
             {

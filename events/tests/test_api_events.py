@@ -225,6 +225,12 @@ class TestCreate:
             ({"start_at": "2030-05-01 18:00"}, "invalid", "start_at"),
             ({"start_at": 1893520800}, "invalid", "start_at"),
             ({"waitlist_enabled": "perhaps"}, "invalid", "waitlist_enabled"),
+            # Other JSON types than the schema's (DRF would store "42", 5, True).
+            ({"title": 42}, "invalid", "title"),
+            ({"location": False}, "invalid", "location"),
+            ({"capacity": "5"}, "invalid", "capacity"),
+            ({"capacity": True}, "invalid", "capacity"),
+            ({"waitlist_enabled": 1}, "invalid", "waitlist_enabled"),
         ],
     )
     def test_validation(self, organizer_client, change, code, attr):
@@ -463,6 +469,10 @@ class TestStaff:
             response = organizer_client.post(url(event, "/staff"), {"user_id": value})
             assert_error(response, 400, "invalid", attr="user_id")
         assert_error(organizer_client.post(url(event, "/staff"), {}), 400, "required", attr="user_id")
+        # A malformed id fails in the model's UUIDField (the schema lists it).
+        for malformed in ("nope", {}, -2.5):
+            response = organizer_client.post(url(event, "/staff"), {"user_id": malformed})
+            assert_error(response, 400, "invalid", attr="user_id")
 
     def test_assigned_staff_can_see_but_not_edit_or_assign(self, staff_client, event, checkin_user):
         assert staff_client.get(url(event)).status_code == 200
