@@ -1,4 +1,4 @@
-"""Fixtures for every app: a client per role (STYLE.md), and a clean cache."""
+"""Fixtures for every app: a client per role and a clean cache."""
 
 import pytest
 from django.core.cache import cache

@@ -75,7 +75,7 @@ def _locked_registration_sql(vendor: str) -> str:
 
 
 def _refusal(registration: Registration | None, event: Event) -> str | None:
-    """The refusals of API.md, in its order of precedence."""
+    """The refusals of docs/api.md, in its order of precedence."""
     if registration is None:
         return Result.INVALID
     if registration.event_id != event.pk:

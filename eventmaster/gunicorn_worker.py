@@ -2,7 +2,7 @@
 
 gunicorn refuses some requests before Django sees them (a request line
 longer than ``limit_request_line``, malformed or too many headers) and
-answers those with an HTML page. API.md wants every error body in one JSON
+answers those with an HTML page. docs/api.md wants every error body in one JSON
 shape, so this worker writes that instead; status codes are gunicorn's.
 Selected in gunicorn.conf.py (read from the working directory).
 """

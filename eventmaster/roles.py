@@ -1,4 +1,4 @@
-"""The four roles of API.md, stored as Django groups.
+"""The four roles of docs/api.md, stored as Django groups.
 
 Roles are read from the database on each request (the JWT carries no role),
 so a grant or revoke takes effect on the caller's next request. They are

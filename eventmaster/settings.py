@@ -65,7 +65,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "eventmaster.urls"
 WSGI_APPLICATION = "eventmaster.wsgi.application"
 
-# API paths have no trailing slash (API.md); a slash-appending redirect of a
+# API paths have no trailing slash (docs/api.md); a slash-appending redirect of a
 # POST would be an error, so unknown paths answer 404 instead.
 APPEND_SLASH = False
 
@@ -246,7 +246,7 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "EventMaster API",
-    "DESCRIPTION": "Event registration and door check-in. Contract: shared/API.md.",
+    "DESCRIPTION": "Event registration and door check-in. The guide: docs/api.md in the repository.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",

@@ -17,7 +17,7 @@ class TieBreakingOrderingFilter(django_filters.OrderingFilter):
 
 
 class EventFilterSet(django_filters.FilterSet):
-    """The public list's filters (API.md, GET /events)."""
+    """The public list's filters (docs/api.md, GET /events)."""
 
     q = django_filters.CharFilter(
         method="filter_q", max_length=200, help_text="Part of the title, description or location."

@@ -1,4 +1,4 @@
-"""Who may do what with one event (API.md, Events)."""
+"""Who may do what with one event (docs/api.md, Events)."""
 
 from rest_framework.permissions import BasePermission
 
@@ -6,7 +6,7 @@ from eventmaster.roles import Role, has_role, is_admin
 
 from .models import Event
 
-# Published and cancelled events are readable by id by anyone (API.md).
+# Published and cancelled events are readable by id by anyone (docs/api.md).
 VISIBLE_TO_EVERYONE = frozenset({Event.Status.PUBLISHED, Event.Status.CANCELLED})
 
 

@@ -1,4 +1,4 @@
-"""HTML sanitization for event text, exactly as API.md says.
+"""HTML sanitization for event text, exactly as docs/api.md says.
 
 - ``description`` keeps the safe subset ``b i u em strong a p br ul ol li``;
   ``a`` keeps only ``href``, and only http(s) or mailto links.

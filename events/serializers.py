@@ -10,7 +10,7 @@ MAX_CAPACITY = 1_000_000
 
 
 class EventSerializer(serializers.ModelSerializer):
-    """An event as API.md shows it; the counts come from annotations
+    """An event as docs/api.md shows it; the counts come from annotations
     (events.selectors.event_with_counts)."""
 
     organizer = UserRefSerializer(read_only=True)

@@ -45,7 +45,7 @@ class Registration(models.Model):
     # order of arrival: the waitlist is first-come first-served on it.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    # NULL, not "", while not cancelled: API.md returns cancel_reason null.
+    # NULL, not "", while not cancelled: docs/api.md returns cancel_reason null.
     cancel_reason = models.CharField(max_length=32, choices=CancelReason.choices, null=True, blank=True)  # noqa: DJ001
     # Neither check-in column is indexed, so a check-in changes no indexed
     # column and PostgreSQL can update the row in place (a HOT update, no

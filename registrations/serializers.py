@@ -31,7 +31,7 @@ class RegistrationUserSerializer(serializers.Serializer):
 
 
 class RegistrationSerializer(serializers.Serializer):
-    """A registration as API.md shows it. Needs ``request`` in the context:
+    """A registration as docs/api.md shows it. Needs ``request`` in the context:
     the ticket code is shown only to the attendee, the organizer and admins."""
 
     id = serializers.UUIDField(read_only=True)

@@ -51,7 +51,7 @@ def _render(request: Request, registration: Registration) -> dict:
     return RegistrationSerializer(registration, context={"request": request}).data
 
 
-# Idempotency-Key (API.md, Conventions): 1-255 printable ASCII characters;
+# Idempotency-Key (docs/api.md, Conventions): 1-255 printable ASCII characters;
 # HTTP strips a header value's outer spaces, so the first and last are not
 # spaces.
 _IDEMPOTENCY_KEY_PATTERN = "[!-~](?:[ -~]{0,253}[!-~])?"

@@ -1,4 +1,4 @@
-"""The four role groups of API.md and their model permissions.
+"""The four role groups of docs/api.md and their model permissions.
 
 Later apps add the permissions on their own models to these groups in their
 own migrations. Permissions are normally created after ``migrate`` by a

@@ -1,4 +1,4 @@
-"""POST /auth/register, /auth/login, /auth/refresh, /auth/logout (API.md, Accounts)."""
+"""POST /auth/register, /auth/login, /auth/refresh, /auth/logout (docs/api.md, Signing in)."""
 
 import pytest
 from rest_framework.test import APIClient

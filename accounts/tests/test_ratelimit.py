@@ -1,4 +1,4 @@
-"""Rate limits of API.md: login 5/min per e-mail and 30/min per IP,
+"""Rate limits of docs/api.md: login 5/min per e-mail and 30/min per IP,
 register 30/hour per IP; 429 rate_limited with Retry-After; shared by
 every server process."""
 

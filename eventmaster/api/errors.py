@@ -9,7 +9,7 @@ never on the text) and an HTTP status. Apps declare theirs in ``errors.py``::
         default_detail = "This event is full."
 
 Services raise them; the exception handler renders them in the error shape
-of API.md, and ``eventmaster.api.schema.error_responses`` documents them.
+of docs/api.md, and ``eventmaster.api.schema.error_responses`` documents them.
 """
 
 from rest_framework import status
@@ -33,7 +33,7 @@ class ConcurrentUpdateError(DomainError):
 
 class ServiceUnavailableError(APIException):
     """A dependency (the database) is down or too slow: retry after ``wait``
-    seconds with the same request (API.md, Conventions)."""
+    seconds with the same request (docs/api.md, Conventions)."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"

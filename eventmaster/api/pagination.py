@@ -1,4 +1,4 @@
-"""The one pagination shape of API.md: ``{items, total, limit, offset}``.
+"""The one pagination shape of docs/api.md: ``{items, total, limit, offset}``.
 
 DRF's LimitOffsetPagination silently ignores bad values; the contract wants a
 400 for a non-integer, zero or negative limit and a non-integer or negative

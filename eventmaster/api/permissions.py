@@ -1,4 +1,4 @@
-"""DRF permission classes for the roles of API.md."""
+"""DRF permission classes for the roles of docs/api.md."""
 
 from rest_framework.permissions import BasePermission
 

@@ -2,7 +2,7 @@
 
 drf-standardized-errors documents the generic errors (400 validation, 401,
 403, 404, 405, 415, 429, 500; settings.DRF_STANDARDIZED_ERRORS); the
-AutoSchema below adds what this API answers besides (API.md, Conventions):
+AutoSchema below adds what this API answers besides (docs/api.md, Conventions):
 413 ``request_too_large`` on every operation that takes a body, 503
 ``service_unavailable`` with ``Retry-After`` on every operation, the 400 of
 a bad ``limit``/``offset`` on every paginated list. ``error_responses``
@@ -30,7 +30,7 @@ from rest_framework import serializers
 
 from .errors import DomainError
 
-# Both answers tell the client when to try again (API.md, Conventions).
+# Both answers tell the client when to try again (docs/api.md, Conventions).
 _RETRY_AFTER = {
     "Retry-After": {
         "schema": {"type": "integer", "minimum": 1},

@@ -1,5 +1,5 @@
 """Shared input plumbing: validate_input, and the strict fields every input
-serializer uses for UUIDs and timestamps (API.md, Conventions)."""
+serializer uses for UUIDs and timestamps (docs/api.md, Conventions)."""
 
 import datetime
 from collections.abc import Mapping

@@ -1,4 +1,4 @@
-"""Every error under /api/v1/ has API.md's shape, with a stable code."""
+"""Every error under /api/v1/ has docs/api.md's shape, with a stable code."""
 
 import logging
 

@@ -51,7 +51,7 @@ def test_the_apps_are_all_there():
 def test_every_writable_uuid_and_datetime_field_is_strict():
     seen, loose = 0, []
     for app in OUR_APPS:
-        # Input serializers by name (STYLE.md: <Entity><Verb>InputSerializer);
+        # Input serializers by name (<Entity><Verb>InputSerializer);
         # output ones only render.
         inputs = [
             c

@@ -1,5 +1,5 @@
 """SQLite serializes writers; configured right, concurrent writers wait
-instead of failing with "database is locked" (STYLE.md)."""
+instead of failing with "database is locked"."""
 
 import threading
 

@@ -17,7 +17,7 @@ def client_for(user) -> APIClient:
 
 
 def assert_error(response, status: int, code: str, attr: str | None = None) -> dict:
-    """The response is an error of API.md's shape with ``code`` (and ``attr``)."""
+    """The response is an error of docs/api.md's shape with ``code`` (and ``attr``)."""
     assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])
     body = response.json()
     expected_type = "validation_error" if status == 400 and attr is not None else None

@@ -1,4 +1,4 @@
-"""Every row of API.md's Events table: successes, error codes, roles."""
+"""Every row of docs/api.md's Events table: successes, error codes, roles."""
 
 import uuid
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,4 @@
-"""Every row of API.md's Registrations table: successes, error codes, roles."""
+"""Every row of docs/api.md's Registrations table: successes, error codes, roles."""
 
 import csv
 import io

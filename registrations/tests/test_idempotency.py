@@ -1,4 +1,4 @@
-"""Retry-safe registration (API.md, Conventions: Idempotency-Key), and
+"""Retry-safe registration (docs/api.md, Conventions: Idempotency-Key), and
 answers to committed writes that need no second trip to the database."""
 
 from contextlib import ExitStack

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from registrations.services import idempotency_keys_purge
 
-# API.md: keys are kept at least 24 hours.
+# docs/api.md: keys are kept at least 24 hours.
 MINIMUM_HOURS = 24
 
 
