@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
 
-from checkin.services import checkin_scan, checkin_undo
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.api.errors import DomainError
 
@@ -33,7 +32,8 @@ class RegistrationAdmin(OrganizerScopedAdmin):
     search_fields = ("user__email", "user__full_name")
     list_select_related = ("user", "event")
     ordering = ("-created_at",)
-    actions = ("cancel_registrations", "check_in", "undo_check_in")
+    # The check-in app adds its actions (check in, undo): checkin/admin.py.
+    actions = ("cancel_registrations",)
     readonly_fields = (
         "event", "user", "status", "created_at", "cancelled_at", "cancel_reason", "checked_in_at", "checked_in_by",
     )  # fmt: skip
@@ -51,24 +51,6 @@ class RegistrationAdmin(OrganizerScopedAdmin):
         self._each(
             request, queryset, lambda r: registration_cancel(registration=r, by=request.user), "cancelled"
         )
-
-    @admin.action(description="Check selected attendees in", permissions=("change",))
-    def check_in(self, request, queryset):
-        self._scan(request, queryset, checkin_scan)
-
-    @admin.action(description="Undo the check-in of selected attendees", permissions=("change",))
-    def undo_check_in(self, request, queryset):
-        self._scan(request, queryset, checkin_undo)
-
-    def _scan(self, request, queryset, service) -> None:
-        results: dict[str, int] = {}
-        for registration in queryset.select_related("event"):
-            outcome = service(ticket_code=registration.ticket_code, event=registration.event, by=request.user)
-            results[outcome.result] = results.get(outcome.result, 0) + 1
-        summary = ", ".join(
-            f"{count} {result.replace('_', ' ')}" for result, count in sorted(results.items())
-        )
-        self.message_user(request, f"Scan results: {summary}.", messages.INFO)
 
     def _each(self, request, queryset, action, verb: str) -> None:
         done = 0

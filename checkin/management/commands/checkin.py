@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User, normalize_email
 from checkin.models import Scan
 from checkin.services import checkin_scan
-from eventmaster.commands import event_from_arg
+from events.commands import event_from_arg
 from events.permissions import can_run_event_door
 
 SUCCESS = {Scan.Result.OK, Scan.Result.ALREADY_CHECKED_IN}

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from checkin.selectors import checkin_stats
-from eventmaster.commands import event_from_arg
+from events.commands import event_from_arg
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from eventmaster.commands import event_from_arg
+from events.commands import event_from_arg
 from registrations.selectors import registration_export_rows
 from registrations.tickets import attendee_csv_lines
 

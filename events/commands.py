@@ -4,7 +4,7 @@ import uuid
 
 from django.core.management.base import CommandError
 
-from events.models import Event
+from .models import Event
 
 
 def event_from_arg(value: str) -> Event:

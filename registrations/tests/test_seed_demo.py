@@ -2,9 +2,9 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from events.management.commands.seed_demo import DEMO_PASSWORD
 from events.models import Event
 from events.selectors import event_list_public
+from registrations.management.commands.seed_demo import DEMO_PASSWORD
 from registrations.models import Registration
 
 pytestmark = pytest.mark.django_db
