@@ -3,7 +3,13 @@ registrations that exist: one set-based UPDATE with correlated subqueries
 (the same SQL on SQLite and PostgreSQL), not a loop over events.
 
 Depends on the registrations app's latest migration for its historical
-model only; no code of the registrations app is imported."""
+model only; no code of the registrations app is imported.
+
+The UPDATE writes every event row once and holds their row locks until the
+migration commits (registrations wait meanwhile); its subqueries read the
+registrations' (event, status, created_at) index. Registrations made by
+instances still on the old code do not move the counters: run
+``manage.py recount_events --fix`` once every instance runs this code."""
 
 from django.db import migrations, models
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
