@@ -9,6 +9,23 @@ from eventmaster.roles import Role
 from eventmaster.tests.utils import client_for
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After every test that used the database and passed: no event's counter
+    columns differ from its registrations (test data written around the
+    services must recount: registrations.tests.factories). A test that makes
+    drift on purpose is marked ``count_drift``."""
+    result = yield
+    if "_django_db_helper" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+        "count_drift"
+    ):
+        from registrations.selectors import event_counts_drift
+
+        drift = event_counts_drift()
+        assert not drift, f"event counters drifted from the registrations: {drift}"
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     # Rate-limit counters must not leak from one test into the next.

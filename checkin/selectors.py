@@ -1,28 +1,19 @@
 """Door statistics, computed by the database (two queries)."""
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.db.models.functions import TruncMinute
 
 from events.models import Event
-from registrations.models import Registration
+from registrations.selectors import registration_door_counts
 
 from .models import Scan
 
 
 def checkin_stats(*, event: Event) -> dict:
-    status = Registration.Status
-    counts = Registration.objects.filter(event=event).aggregate(
-        confirmed=Count("pk", filter=Q(status=status.CONFIRMED)),
-        checked_in=Count("pk", filter=Q(status=status.CONFIRMED, checked_in_at__isnull=False)),
-        waitlisted=Count("pk", filter=Q(status=status.WAITLISTED)),
-        cancelled=Count("pk", filter=Q(status=status.CANCELLED)),
-    )
+    """The door counts (registrations.selectors.registration_door_counts:
+    the event's counter columns and one aggregate) and the arrivals."""
     return {
-        "confirmed": counts["confirmed"],
-        "checked_in": counts["checked_in"],
-        "not_checked_in": counts["confirmed"] - counts["checked_in"],
-        "waitlisted": counts["waitlisted"],
-        "cancelled": counts["cancelled"],
+        **registration_door_counts(event=event),
         "arrivals": checkin_arrivals(event=event, bucket=TruncMinute),
     }
 

@@ -21,6 +21,14 @@ class Event(models.Model):
     capacity = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     waitlist_enabled = models.BooleanField(default=True)
+    # The event's registrations by status, kept by registrations.services in
+    # the transaction (and under the event row lock) of every change that
+    # moves them; registrations.selectors.event_counts_drift (the
+    # ``recount_events`` command) compares them with the registrations.
+    # No check against capacity: the test suite's lock-less control run must
+    # be able to overbook.
+    confirmed_count = models.PositiveIntegerField(default=0, editable=False)
+    waitlisted_count = models.PositiveIntegerField(default=0, editable=False)
     organizer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organized_events"
     )

@@ -1,4 +1,5 @@
-"""Reads of events: scoped to the caller, with their counts annotated."""
+"""Reads of events: scoped to the caller, with their counts (columns of the
+event row) shaped for the API."""
 
 from functools import cache
 
@@ -6,50 +7,35 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from eventmaster import db
 from eventmaster.roles import Role, annotate_roles, has_role, is_admin
-from registrations.models import Registration
 
 from .models import Event
 from .permissions import VISIBLE_TO_EVERYONE
 
 
-def _count_of(status: str) -> Coalesce:
-    per_event = (
-        Registration.objects.filter(event=OuterRef("pk"), status=status)
-        .order_by()
-        .values("event")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(per_event, output_field=IntegerField()), Value(0))
-
-
 def event_with_counts(queryset: QuerySet[Event]) -> QuerySet[Event]:
-    """registered_count, waitlist_count, available_slots and is_full in the
-    same query as the events (no N+1, the same in list and detail)."""
+    """registered_count, waitlist_count, available_slots and is_full from the
+    event's counter columns (kept by registrations.services under the event
+    row lock): arithmetic on the row, the same in list and detail."""
     return (
         queryset.select_related("organizer")
-        .annotate(registered_count=_count_of(Registration.Status.CONFIRMED))
-        .annotate(waitlist_count=_count_of(Registration.Status.WAITLISTED))
-        .annotate(available_slots=F("capacity") - F("registered_count"))
+        .annotate(registered_count=F("confirmed_count"))
+        .annotate(waitlist_count=F("waitlisted_count"))
+        .annotate(available_slots=F("capacity") - F("confirmed_count"))
         .annotate(
             is_full=Case(
-                When(registered_count__gte=F("capacity"), then=Value(True)),
+                When(confirmed_count__gte=F("capacity"), then=Value(True)),
                 default=Value(False),
             )
         )

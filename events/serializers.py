@@ -11,7 +11,7 @@ MAX_CAPACITY = 1_000_000
 
 class EventSerializer(serializers.ModelSerializer):
     """An event as docs/api.md shows it; the counts come from annotations
-    (events.selectors.event_with_counts)."""
+    over the event's counter columns (events.selectors.event_with_counts)."""
 
     organizer = UserRefSerializer(read_only=True)
     registered_count = serializers.IntegerField(read_only=True)

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from eventmaster.roles import Role, has_role
-from registrations.selectors import registration_confirmed_count
 from registrations.services import registrations_cancel_for_event, waitlist_promote
 
 from .errors import (
@@ -55,11 +54,14 @@ def event_validate(event: Event, changes: dict) -> dict:
 
 def event_check_capacity(*, event: Event, capacity: int) -> None:
     """A capacity below the confirmed registrations raises
-    CapacityBelowRegistrationsError (lowering to exactly that many is fine)."""
+    CapacityBelowRegistrationsError (lowering to exactly that many is fine).
+    Decided on the event's counter column: event_update passes the row it
+    has locked (the admin's form checks its own copy first, for the form
+    error, and the save checks again under the lock)."""
     # A new event has a pk already (UUID default): ask whether it is stored.
     if event._state.adding:
         return
-    if capacity < event.capacity and capacity < registration_confirmed_count(event=event):
+    if capacity < event.capacity and capacity < event.confirmed_count:
         raise CapacityBelowRegistrationsError()
 
 
@@ -93,7 +95,8 @@ def event_update(*, event: Event, **changes) -> Event:
         event_check_capacity(event=event, capacity=changes["capacity"])
     for field, value in changes.items():
         setattr(event, field, value)
-    event.save()
+    # Only the edited fields: the counters belong to registrations.services.
+    event.save(update_fields=[*changes, "updated_at"])
     if event.capacity > old_capacity:
         waitlist_promote(event=event)
     return event

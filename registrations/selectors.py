@@ -1,6 +1,8 @@
 """Reads of registrations: scoped to the caller, with waitlist positions."""
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from eventmaster.roles import Role, has_role, is_admin
@@ -65,12 +67,69 @@ def registration_list_for_event(*, event) -> QuerySet[Registration]:
     return registration_with_details(Registration.objects.filter(event=event)).order_by("created_at", "id")
 
 
-def registration_confirmed_count(*, event) -> int:
-    return Registration.objects.filter(event=event, status=Registration.Status.CONFIRMED).count()
+def registration_count_of(status: str) -> Coalesce:
+    """The number of the event's registrations in ``status``, as a
+    correlated subquery on an Event queryset (0 when there are none)."""
+    per_event = (
+        Registration.objects.filter(event=OuterRef("pk"), status=status)
+        .order_by()
+        .values("event")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_event, output_field=IntegerField()), Value(0))
 
 
-def registration_waitlisted_count(*, event) -> int:
-    return Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED).count()
+# Each counter column of Event and the registration status it counts.
+COUNTED = {
+    "confirmed_count": Registration.Status.CONFIRMED,
+    "waitlisted_count": Registration.Status.WAITLISTED,
+}
+
+
+@dataclass(frozen=True)
+class CountDrift:
+    event_id: object
+    column: str
+    stored: int
+    actual: int
+
+
+def event_counts_drift(*, events: QuerySet[Event] | None = None) -> list[CountDrift]:
+    """Where an event's counter columns differ from its registrations: one
+    query, recounted by the database. A single statement reads one snapshot,
+    and the counters move in the registrations' transaction, so a write in
+    flight is no drift."""
+    events = Event.objects.all() if events is None else events
+    actual = {f"actual_{column}": registration_count_of(status) for column, status in COUNTED.items()}
+    differs = Q()
+    for column in COUNTED:
+        differs |= ~Q(**{column: F(f"actual_{column}")})
+    rows = events.order_by().annotate(**actual).filter(differs).order_by("pk").values("pk", *COUNTED, *actual)
+    return [
+        CountDrift(row["pk"], column, row[column], row[f"actual_{column}"])
+        for row in rows
+        for column in COUNTED
+        if row[column] != row[f"actual_{column}"]
+    ]
+
+
+def registration_door_counts(*, event: Event) -> dict:
+    """An event's door counts: confirmed and waitlisted from its counter
+    columns (as loaded: pass a fresh row), checked in and cancelled
+    aggregated by the database in one query."""
+    status = Registration.Status
+    counts = Registration.objects.filter(event=event).aggregate(
+        checked_in=Count("pk", filter=Q(status=status.CONFIRMED, checked_in_at__isnull=False)),
+        cancelled=Count("pk", filter=Q(status=status.CANCELLED)),
+    )
+    return {
+        "confirmed": event.confirmed_count,
+        "checked_in": counts["checked_in"],
+        "not_checked_in": event.confirmed_count - counts["checked_in"],
+        "waitlisted": event.waitlisted_count,
+        "cancelled": counts["cancelled"],
+    }
 
 
 def registration_export_rows(*, event):

@@ -4,6 +4,7 @@ management commands all call these functions."""
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from events.models import Event
@@ -19,7 +20,7 @@ from .errors import (
     RegistrationClosedError,
 )
 from .models import IdempotencyKey, Registration, Reminder
-from .selectors import registration_confirmed_count, registration_waitlisted_count
+from .selectors import COUNTED, CountDrift, event_counts_drift, registration_count_of
 
 
 @transaction.atomic
@@ -27,8 +28,9 @@ def registration_create(*, event: Event, user) -> Registration:
     """Register ``user``: confirmed while seats are free, else waitlisted
     (if the event has a waitlist).
 
-    Locks the event row, then re-counts and inserts under that lock, so
-    concurrent sign-ups in any number of processes never exceed capacity.
+    Locks the event row, decides on its counter columns and inserts under
+    that lock, moving the counter in the same transaction, so concurrent
+    sign-ups in any number of processes never exceed capacity.
     Raises RegistrationClosedError (draft, cancelled, started),
     AlreadyRegisteredError (also when a parallel request of the same user
     wins the partial unique constraint), EventFullError (full, no waitlist).
@@ -39,11 +41,11 @@ def registration_create(*, event: Event, user) -> Registration:
     if Registration.objects.filter(event=event, user=user, status__in=Registration.ACTIVE_STATUSES).exists():
         raise AlreadyRegisteredError()
     position = None
-    if registration_confirmed_count(event=event) < event.capacity:
+    if event.confirmed_count < event.capacity:
         status = Registration.Status.CONFIRMED
     elif event.waitlist_enabled:
         status = Registration.Status.WAITLISTED
-        position = registration_waitlisted_count(event=event) + 1
+        position = event.waitlisted_count + 1
     else:
         raise EventFullError()
     try:
@@ -51,6 +53,10 @@ def registration_create(*, event: Event, user) -> Registration:
             registration = Registration.objects.create(event=event, user=user, status=status)
     except IntegrityError as exc:
         raise AlreadyRegisteredError() from exc
+    if status == Registration.Status.CONFIRMED:
+        _counts_move(event, confirmed=1)
+    else:
+        _counts_move(event, waitlisted=1)
     # Everything its representation needs, read under the lock: the answer
     # to a committed registration never needs another trip to the database.
     registration.user = user
@@ -111,7 +117,7 @@ def idempotency_keys_purge(*, older_than) -> int:
 def registration_cancel(*, registration: Registration, by) -> Registration:
     """Cancel a registration (by its attendee, or by the event's organizer or
     an admin) and give the freed seat to the oldest waitlisted registration
-    in the same transaction.
+    in the same transaction; the event's counters move with them (one UPDATE).
 
     Locks the event row, then the registration (always in that order).
     Raises AlreadyCancelledError, AlreadyCheckedInError.
@@ -136,17 +142,29 @@ def registration_cancel(*, registration: Registration, by) -> Registration:
     registration.save(update_fields=["status", "cancelled_at", "cancel_reason"])
     notifications.notify_cancelled(registration)
     if was_confirmed:
-        waitlist_promote(event=event)
+        promoted = _promote(event, free=event.capacity - (event.confirmed_count - 1))
+        _counts_move(event, confirmed=len(promoted) - 1, waitlisted=-len(promoted))
+    else:
+        _counts_move(event, waitlisted=-1)
     return registration
 
 
 def waitlist_promote(*, event: Event) -> list[Registration]:
-    """Confirm waitlisted registrations, oldest first, while seats are free.
+    """Confirm waitlisted registrations, oldest first, while seats are free,
+    and move the event's counters (one UPDATE).
 
     The caller holds the event's row lock (``event_get_locked``) inside its
-    transaction: the count and the promotion must not interleave with other
-    writers."""
-    free = event.capacity - registration_confirmed_count(event=event)
+    transaction and passes that locked row: its counters decide, and the
+    promotion must not interleave with other writers."""
+    promoted = _promote(event, free=event.capacity - event.confirmed_count)
+    if promoted:
+        _counts_move(event, confirmed=len(promoted), waitlisted=-len(promoted))
+    return promoted
+
+
+def _promote(event: Event, *, free: int) -> list[Registration]:
+    """Confirm up to ``free`` waitlisted registrations, oldest first (and tell
+    them after commit); the caller moves the counters."""
     if free <= 0:
         return []
     promoted = list(
@@ -154,6 +172,8 @@ def waitlist_promote(*, event: Event) -> list[Registration]:
         .filter(event=event, status=Registration.Status.WAITLISTED)
         .order_by("created_at", "id")[:free]
     )
+    if not promoted:
+        return []
     Registration.objects.filter(pk__in=[r.pk for r in promoted]).update(status=Registration.Status.CONFIRMED)
     for registration in promoted:
         registration.status = Registration.Status.CONFIRMED
@@ -161,10 +181,24 @@ def waitlist_promote(*, event: Event) -> list[Registration]:
     return promoted
 
 
+def _counts_move(event: Event, *, confirmed: int = 0, waitlisted: int = 0) -> None:
+    """Add to the counters of ``event``, whose row the caller has locked: one
+    UPDATE with F() (relative, so it stays exact even in the test settings'
+    lock-less control run), mirrored on the instance. ``updated_at`` is the
+    event's own edits, so it does not move."""
+    if not confirmed and not waitlisted:
+        return
+    Event.objects.filter(pk=event.pk).update(
+        confirmed_count=F("confirmed_count") + confirmed, waitlisted_count=F("waitlisted_count") + waitlisted
+    )
+    event.confirmed_count += confirmed
+    event.waitlisted_count += waitlisted
+
+
 def registrations_cancel_for_event(*, event: Event) -> int:
     """Cancel every active registration of a cancelled event (reason
-    ``event_cancelled``) and tell those attendees after commit. The caller
-    holds the event's row lock."""
+    ``event_cancelled``), set its counters to 0, and tell those attendees
+    after commit. The caller holds the event's row lock."""
     active = Registration.objects.filter(event=event, status__in=Registration.ACTIVE_STATUSES)
     ids = list(active.values_list("pk", flat=True))
     Registration.objects.filter(pk__in=ids).update(
@@ -172,8 +206,20 @@ def registrations_cancel_for_event(*, event: Event) -> int:
         cancelled_at=timezone.now(),
         cancel_reason=Registration.CancelReason.EVENT_CANCELLED,
     )
+    Event.objects.filter(pk=event.pk).update(confirmed_count=0, waitlisted_count=0)
+    event.confirmed_count = event.waitlisted_count = 0
     notifications.notify_event_cancelled(ids)
     return len(ids)
+
+
+def event_counts_refresh(*, events: QuerySet[Event]) -> int:
+    """Set the counters of ``events`` to what their registrations say: one
+    set-based UPDATE. For repairs (``recount_events --fix``, under each
+    event's lock) and test data written around the services; returns the
+    number of events updated."""
+    return events.order_by().update(
+        **{column: registration_count_of(status) for column, status in COUNTED.items()}
+    )
 
 
 @transaction.atomic
@@ -187,3 +233,16 @@ def reminder_send(*, registration: Registration) -> bool:
     if created:
         notifications.notify_reminder(registration)
     return created
+
+
+@transaction.atomic
+def event_counts_fix(*, event_id) -> list[CountDrift]:
+    """Recount one event under its row lock and correct its counters when
+    they drifted; returns the drift found under the lock (empty: nothing
+    to correct)."""
+    event = event_get_locked(pk=event_id)
+    only_this = Event.objects.filter(pk=event.pk)
+    drift = event_counts_drift(events=only_this)
+    if drift:
+        event_counts_refresh(events=only_this)
+    return drift

@@ -9,8 +9,10 @@ import requests
 
 from checkin.models import Scan
 from eventmaster.tests.server import bearer, fire_at_once
+from events.models import Event
 from events.tests.factories import EventFactory
 from registrations.models import Registration
+from registrations.selectors import event_counts_drift
 from registrations.services import registration_create
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -36,6 +38,7 @@ def test_20_parallel_scans_of_one_ticket_let_it_in_once(gunicorn_server, ticket,
         checked_in_at.isoformat().replace("+00:00", "Z")
     }
     assert Counter(Scan.objects.values_list("result", flat=True)) == {"ok": 1, "already_checked_in": 19}
+    assert event_counts_drift(events=Event.objects.filter(pk=ticket.event_id)) == []
 
 
 def test_20_parallel_retries_of_one_nonce_are_one_scan(gunicorn_server, ticket, organizer):
@@ -46,3 +49,4 @@ def test_20_parallel_retries_of_one_nonce_are_one_scan(gunicorn_server, ticket, 
     assert len({r.json()["checked_in_at"] for r in responses}) == 1
     assert Scan.objects.count() == 1 and Scan.objects.get().result == "ok"
     assert Registration.objects.get(pk=ticket.pk).checked_in_by == organizer
+    assert event_counts_drift(events=Event.objects.filter(pk=ticket.event_id)) == []

@@ -171,7 +171,7 @@ class TestPublicList:
             event = EventFactory()
             RegistrationFactory(event=event)
         for limit in (1, 100):
-            with django_assert_num_queries(2):  # count + page (counts are subqueries)
+            with django_assert_num_queries(2):  # count + page (counts are columns of the event row)
                 assert len(api_client.get(f"{EVENTS}?limit={limit}").json()["items"]) == min(limit, 30)
 
 

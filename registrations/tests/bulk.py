@@ -4,10 +4,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from registrations.models import Registration, new_ticket_code
+from registrations.tests.factories import counts_refreshed
 
 
 def bulk_registrations(event, count: int, prefix: str = "bulk", batch: int = 5000) -> None:
-    """``count`` confirmed registrations of new users for ``event``."""
+    """``count`` confirmed registrations of new users for ``event`` (its
+    counters recounted at the end)."""
     now = timezone.now()
     for start in range(0, count, batch):
         size = min(batch, count - start)
@@ -21,3 +23,4 @@ def bulk_registrations(event, count: int, prefix: str = "bulk", batch: int = 500
             )
             for user in users
         )
+    counts_refreshed(event)

@@ -14,7 +14,7 @@ from eventmaster.tests.utils import assert_error, client_for
 from events.models import Event
 from events.tests.factories import EventFactory
 from registrations.models import Registration
-from registrations.services import registration_create
+from registrations.services import registration_cancel, registration_create
 from registrations.tests.factories import RegistrationFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ class TestMyRegistrations:
         assert ids() == [str(upcoming[1].pk), str(upcoming[0].pk), str(old.pk)]
         assert ids("?upcoming=true") == [str(upcoming[1].pk), str(upcoming[0].pk)]
         assert ids("?upcoming=false") == [str(old.pk)]
-        Registration.objects.filter(pk=upcoming[0].pk).update(status="cancelled", cancelled_at=timezone.now())
+        registration_cancel(registration=upcoming[0], by=member)
         assert ids("?status=cancelled") == [str(upcoming[0].pk)]
         assert ids("?status=confirmed&upcoming=true") == [str(upcoming[1].pk)]
 

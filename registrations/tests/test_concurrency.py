@@ -13,8 +13,10 @@ from django.db import connection
 
 from accounts.tests.factories import UserFactory
 from eventmaster.tests.server import bearer, fire_at_once, gunicorn, server_env
+from events.models import Event
 from events.tests.factories import EventFactory
 from registrations.models import Registration
+from registrations.selectors import event_counts_drift
 from registrations.services import registration_create
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
@@ -40,6 +42,12 @@ def confirmed(event) -> int:
     return Registration.objects.filter(event=event, status="confirmed").count()
 
 
+def assert_no_count_drift(*events) -> None:
+    """The counter columns of the events raced on equal a recount of their
+    registrations (what ``recount_events`` checks)."""
+    assert event_counts_drift(events=Event.objects.filter(pk__in=[e.pk for e in events])) == []
+
+
 def race_for_last_seats(base_url: str, *, clients: int, seats: int, waitlist: bool, taken: int = 0):
     """``clients`` users register at the same instant for the last ``seats``
     seats of an event; returns (event, status codes, error codes)."""
@@ -55,6 +63,7 @@ def race_for_last_seats(base_url: str, *, clients: int, seats: int, waitlist: bo
 
 @pytest.mark.parametrize("waitlist", [True, False], ids=["waitlist", "no-waitlist"])
 def test_50_users_racing_for_the_last_10_seats(server, waitlist):
+    raced = []
     for _ in range(3):
         event, statuses, codes, responses = race_for_last_seats(
             server, clients=50, seats=10, waitlist=waitlist, taken=10
@@ -62,12 +71,14 @@ def test_50_users_racing_for_the_last_10_seats(server, waitlist):
         assert not any(r.status_code >= 500 for r in responses), [
             r.text for r in responses if r.status_code >= 500
         ]
+        raced.append(event)
         assert confirmed(event) == event.capacity == 20
         if waitlist:
             assert statuses == {201: 50}
             assert Counter(r.json()["status"] for r in responses) == {"confirmed": 10, "waitlisted": 40}
         else:
             assert statuses == {201: 10, 409: 40} and codes == {"event_full": 40}
+    assert_no_count_drift(*raced)
 
 
 def test_one_user_sending_10_parallel_registrations_gets_exactly_one(server):
@@ -78,6 +89,7 @@ def test_one_user_sending_10_parallel_registrations_gets_exactly_one(server):
         "already_registered"
     }
     assert Registration.objects.filter(event=event, user=user).count() == 1
+    assert_no_count_drift(event)
 
 
 def test_3_parallel_cancellations_promote_3_waitlisted_in_fifo_order(server):
@@ -96,6 +108,7 @@ def test_3_parallel_cancellations_promote_3_waitlisted_in_fifo_order(server):
     status_of = {r.pk: r.status for r in Registration.objects.filter(event=event)}
     assert [status_of[r.pk] for r in waiting] == ["confirmed"] * 3 + ["waitlisted"] * 2
     assert confirmed(event) == 3
+    assert_no_count_drift(event)
 
 
 def test_control_without_the_lock_the_same_race_overbooks():
@@ -111,10 +124,13 @@ def test_control_without_the_lock_the_same_race_overbooks():
         DJANGO_SETTINGS_MODULE="eventmaster.settings_test",
         UNSAFE_DISABLE_CAPACITY_LOCK="true",
     )
-    overbooked = []
+    overbooked, raced = [], []
     with gunicorn(workers=WORKERS, env=env) as unlocked:
         # About half the rounds overbook here; stop at the first that does.
         while len(overbooked) < 16 and not any(overbooked):
             event, *_ = race_for_last_seats(unlocked, clients=12, seats=2, waitlist=False)
+            raced.append(event)
             overbooked.append(confirmed(event) - event.capacity)
     assert max(overbooked) > 0, f"no round overbooked without the lock: {overbooked}"
+    # The counters move by relative UPDATEs, so they count even the overbooking.
+    assert_no_count_drift(*raced)
