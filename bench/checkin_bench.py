@@ -15,6 +15,7 @@ Prints requests per second and p50/p99 latency (medians over the rounds).
 import argparse
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -159,7 +160,10 @@ def measure(wrk, url, env, args, label: str, tickets: Path, server_pid: int) -> 
     from checkin.models import Scan
 
     baseline, scans = [], []
-    env = {**env, "TICKETS": str(tickets)}
+    # Nonces are unique per scan: a nonce sent again with another ticket is a
+    # 409 nonce_reused, so each measure() gets a run id of its own (the
+    # 1,000,000 pass scans as the same user as the 100,000 one).
+    env = {**env, "TICKETS": str(tickets), "RUN": str(secrets.randbelow(0xFFF))}
     warm = argparse.Namespace(**{**vars(args), "duration": 2})
     run_wrk(wrk, ROOT / "bench" / "select.lua", url, env, warm)  # workers, pools and caches warm
     used = run_wrk(wrk, ROOT / "bench" / "scan.lua", url, {**env, "START": "0"}, warm)["requests"] + 1000

@@ -15,13 +15,14 @@ function init(args)
   wrk.headers["X-Forwarded-Proto"] = "https"
   nthreads = tonumber(os.getenv("WRK_THREADS"))
   start = tonumber(os.getenv("START") or "0")
+  run = tonumber(os.getenv("RUN") or "0")
 end
 
 function request()
   local i = start + counter * nthreads + id
   counter = counter + 1
   local code = tickets[(i % #tickets) + 1]
-  local nonce = string.format("%08x-%04x-4000-8000-%012x", start, id, counter)
+  local nonce = string.format("%08x-%04x-4%03x-8000-%012x", start, id, run, counter)
   local body = '{"ticket_code":"' .. code .. '","event_id":"' .. os.getenv("EVENT_ID") .. '","nonce":"' .. nonce .. '"}'
   return wrk.format(nil, "/api/v1/checkin", nil, body)
 end
