@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from eventmaster.roles import Role, has_role
-from registrations.services import registrations_cancel_for_event, waitlist_promote
 
+from . import signals
 from .errors import (
     CapacityBelowRegistrationsError,
     EventAlreadyCancelledError,
@@ -87,7 +87,8 @@ def event_create(*, organizer, status: str = Event.Status.DRAFT, **fields) -> Ev
 def event_update(*, event: Event, **changes) -> Event:
     """Partial update. Locks the event row. Lowering capacity below the
     confirmed registrations raises CapacityBelowRegistrationsError; raising it
-    promotes waitlisted registrations, oldest first, in this transaction."""
+    sends ``event_capacity_raised`` in this transaction (the registrations app
+    promotes waitlisted registrations, oldest first)."""
     event = event_get_locked(pk=event.pk)
     old_capacity = event.capacity
     changes = event_validate(event, changes)
@@ -98,7 +99,7 @@ def event_update(*, event: Event, **changes) -> Event:
     # Only the edited fields: the counters belong to registrations.services.
     event.save(update_fields=[*changes, "updated_at"])
     if event.capacity > old_capacity:
-        waitlist_promote(event=event)
+        signals.event_capacity_raised.send(sender=Event, event=event, old_capacity=old_capacity)
     return event
 
 
@@ -115,15 +116,15 @@ def event_publish(*, event: Event) -> Event:
 
 @transaction.atomic
 def event_cancel(*, event: Event) -> Event:
-    """Cancel the event and, in the same transaction, every active
-    registration (reason ``event_cancelled``). Raises
-    EventAlreadyCancelledError."""
+    """Cancel the event and send ``event_cancelled`` in the same transaction
+    (the registrations app cancels every active registration, reason
+    ``event_cancelled``). Raises EventAlreadyCancelledError."""
     event = event_get_locked(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise EventAlreadyCancelledError()
     event.status = Event.Status.CANCELLED
     event.save(update_fields=["status", "updated_at"])
-    registrations_cancel_for_event(event=event)
+    signals.event_cancelled.send(sender=Event, event=event)
     return event
 
 

@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class RegistrationsConfig(AppConfig):
     name = "registrations"
+
+    def ready(self) -> None:
+        # Reactions to the events app's domain events (events/signals.py):
+        # this app is above it, so it subscribes; events never imports it.
+        from events import signals
+
+        from . import services
+
+        signals.event_cancelled.connect(services.on_event_cancelled, dispatch_uid="registrations.cancel")
+        signals.event_capacity_raised.connect(
+            services.on_event_capacity_raised, dispatch_uid="registrations.promote"
+        )

@@ -246,3 +246,13 @@ def event_counts_fix(*, event_id) -> list[CountDrift]:
     if drift:
         event_counts_refresh(events=only_this)
     return drift
+
+
+def on_event_cancelled(*, event: Event, **_signal) -> None:
+    """events.signals.event_cancelled: every active registration goes too."""
+    registrations_cancel_for_event(event=event)
+
+
+def on_event_capacity_raised(*, event: Event, **_signal) -> None:
+    """events.signals.event_capacity_raised: freed seats go to the waitlist."""
+    waitlist_promote(event=event)
