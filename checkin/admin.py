@@ -1,9 +1,16 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from eventmaster.admin import OrganizerScopedAdmin
+from events.models import Event
 from registrations.models import Registration
 
+from .dashboard import HEIGHT, PAD, WIDTH, arrivals_per_quarter, chart_bars
 from .models import Scan
+from .selectors import checkin_stats
 from .services import checkin_scan, checkin_undo
 
 
@@ -26,6 +33,41 @@ class ScanAdmin(OrganizerScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        # An event's door dashboard; the event's admin page links to it by
+        # this URL name (events does not import this app).
+        dashboard = path(
+            "event/<path:object_id>/dashboard/",
+            self.admin_site.admin_view(self.dashboard_view),
+            name="checkin_event_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request, object_id):
+        events = self.admin_site.get_model_admin(Event)
+        event = events.get_object(request, object_id)  # scoped: None outside the caller's events
+        if event is None:
+            raise Http404
+        if not events.has_view_permission(request, event):
+            raise PermissionDenied
+        return TemplateResponse(
+            request,
+            "admin/checkin/dashboard.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Door: {event.title}",
+                "event": event,
+                "stats": checkin_stats(event=event),
+                "bars": chart_bars(arrivals_per_quarter(event=event)),
+                "width": WIDTH,
+                "height": HEIGHT,
+                "pad": PAD,
+                "right": WIDTH - PAD,
+                "baseline": HEIGHT - PAD,
+                "opts": Event._meta,
+            },
+        )
 
 
 # The door's actions on the registrations' admin: this app extends the lower

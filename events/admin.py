@@ -1,21 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import User
-from checkin.dashboard import HEIGHT, PAD, WIDTH, arrivals_per_quarter, chart_bars
-from checkin.selectors import checkin_stats
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.api.errors import DomainError
 from eventmaster.roles import Role
-from registrations.models import Registration
-from registrations.selectors import registration_export_rows
-from registrations.tickets import attendee_csv_lines
 
 from . import services
 from .models import Event
@@ -52,20 +45,6 @@ class EventAdminForm(forms.ModelForm):
         return cleaned
 
 
-class RegistrationInline(admin.TabularInline):
-    model = Registration
-    fields = ("user", "status", "created_at", "checked_in_at", "cancel_reason")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-    ordering = ("created_at",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
-
-
 class TimeFilter(admin.SimpleListFilter):
     title = "when"
     parameter_name = "when"
@@ -97,8 +76,9 @@ class EventAdmin(OrganizerScopedAdmin):
     filter_horizontal = ("staff",)
     search_fields = ("title", "location")
     ordering = ("-start_at",)
-    inlines = (RegistrationInline,)
-    actions = ("publish_events", "cancel_events", "export_attendees")
+    # The apps above add theirs: registrations the attendee export,
+    # checkin the door dashboard (their admin.py).
+    actions = ("publish_events", "cancel_events")
 
     # The counts are the event row's counter columns: no aggregate over the
     # registrations per page (check-ins are on each event's dashboard).
@@ -114,47 +94,31 @@ class EventAdmin(OrganizerScopedAdmin):
         return event.waitlisted_count
 
     def get_readonly_fields(self, request, obj=None):
-        return ("status", "organizer", "door") if obj else ()
+        return ("status", "organizer", "registrations", "door") if obj else ()
 
     def get_fields(self, request, obj=None):
-        return (*FORM_FIELDS, "staff", "status", "organizer", "door") if obj else (*FORM_FIELDS, "staff")
+        if obj is None:
+            return (*FORM_FIELDS, "staff")
+        return (*FORM_FIELDS, "staff", "status", "organizer", "registrations", "door")
+
+    # Links, not inlines: an event may have 100,000 registrations. The pages
+    # linked are the other apps' admin pages, named by URL (no import).
+    @admin.display(description="registrations")
+    def registrations(self, event):
+        changelist = reverse("admin:registrations_registration_changelist")
+        return format_html(
+            '{} confirmed, {} waitlisted: <a href="{}?event__id__exact={}">see the registrations</a>',
+            event.confirmed_count,
+            event.waitlisted_count,
+            changelist,
+            event.pk,
+        )
 
     @admin.display(description="check-in dashboard")
     def door(self, event):
         return format_html(
             '<a href="{}">Open the check-in dashboard</a>',
-            reverse("admin:events_event_dashboard", args=[event.pk]),
-        )
-
-    def get_urls(self):
-        dashboard = path(
-            "<path:object_id>/dashboard/",
-            self.admin_site.admin_view(self.dashboard_view),
-            name="events_event_dashboard",
-        )
-        return [dashboard, *super().get_urls()]
-
-    def dashboard_view(self, request, object_id):
-        event = self.get_object(request, object_id)  # scoped: 404 outside the caller's events
-        if not self.has_view_permission(request, event):
-            raise PermissionDenied
-        bars = chart_bars(arrivals_per_quarter(event=event))
-        return TemplateResponse(
-            request,
-            "admin/events/event/dashboard.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": f"Door: {event.title}",
-                "event": event,
-                "stats": checkin_stats(event=event),
-                "bars": bars,
-                "width": WIDTH,
-                "height": HEIGHT,
-                "pad": PAD,
-                "right": WIDTH - PAD,
-                "baseline": HEIGHT - PAD,
-                "opts": self.model._meta,
-            },
+            reverse("admin:checkin_event_dashboard", args=[event.pk]),
         )
 
     def save_model(self, request, obj, form, change):
@@ -216,18 +180,6 @@ class EventAdmin(OrganizerScopedAdmin):
             )
         self._each(request, queryset, services.event_cancel, "cancelled")
         return None
-
-    @admin.action(description="Export attendees of the selected event (CSV)", permissions=("view",))
-    def export_attendees(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one event to export.", messages.WARNING)
-            return None
-        event = queryset.get()
-        response = StreamingHttpResponse(
-            attendee_csv_lines(registration_export_rows(event=event)), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="attendees-{event.pk}.csv"'
-        return response
 
     def _each(self, request, queryset, service, verb: str) -> None:
         done = 0

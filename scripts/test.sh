@@ -14,6 +14,9 @@ step "ruff"
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
 
+step "import contracts (lint-imports: apps depend downwards only)"
+"$BIN/lint-imports"
+
 step "makemigrations --check"
 DEBUG=true "$BIN/python" manage.py makemigrations --check --dry-run
 

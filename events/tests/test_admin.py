@@ -97,6 +97,33 @@ class TestScoping:
         assert count_queries() == few
 
 
+    def test_event_page_links_to_its_registrations_instead_of_listing_them(
+        self, organizer_admin, organizer, django_assert_max_num_queries
+    ):
+        event = EventFactory(organizer=organizer, capacity=3)
+        other = EventFactory(organizer=organizer)
+        users = UserFactory.create_batch(5)
+        for user in users:
+            registration_create(event=event, user=user)
+        registration_create(event=other, user=UserFactory(email="elsewhere@example.org"))
+
+        def change_page():
+            with django_assert_max_num_queries(60) as captured:
+                page = organizer_admin.get(url("events_event_change", event.pk)).content.decode()
+            return page, len(captured)
+
+        page, queries = change_page()
+        assert "3 confirmed, 2 waitlisted" in page
+        assert users[0].email not in page  # no inline of every registration
+        for _ in range(10):
+            registration_create(event=event, user=UserFactory())
+        assert change_page()[1] == queries  # constant in the number of registrations
+        link = f"{url('registrations_registration_changelist')}?event__id__exact={event.pk}"
+        assert link in page.replace("&amp;", "&")
+        listed = organizer_admin.get(link).content.decode()
+        assert users[0].email in listed and "elsewhere@example.org" not in listed
+
+
 class TestForm:
     def form(self, **overrides) -> dict:
         start = timezone.now() + timedelta(days=3)
@@ -269,7 +296,7 @@ class TestDashboard:
                 patch.setattr(checkin_services.timezone, "now", lambda when=when: when)
                 checkin_scan(ticket_code=reg.ticket_code, event=event, by=organizer)
         change_page = organizer_admin.get(url("events_event_change", event.pk)).content.decode()
-        dashboard_url = url("events_event_dashboard", event.pk)
+        dashboard_url = url("checkin_event_dashboard", event.pk)
         assert dashboard_url in change_page
         html = organizer_admin.get(dashboard_url).content.decode()
         assert "<b>3</b>checked in" in html and "<b>1</b>still to come" in html
@@ -281,6 +308,7 @@ class TestDashboard:
 
     def test_empty_and_foreign(self, organizer_admin, mine, theirs):
         assert (
-            "No arrivals yet." in organizer_admin.get(url("events_event_dashboard", mine.pk)).content.decode()
+            "No arrivals yet."
+            in organizer_admin.get(url("checkin_event_dashboard", mine.pk)).content.decode()
         )
-        assert organizer_admin.get(url("events_event_dashboard", theirs.pk)).status_code == 404
+        assert organizer_admin.get(url("checkin_event_dashboard", theirs.pk)).status_code == 404
