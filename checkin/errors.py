@@ -1,4 +1,4 @@
-from eventmaster.api.errors import DomainError
+from eventmaster.errors import DomainError
 
 
 class NonceReusedError(DomainError):

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from accounts.models import User
 from eventmaster.admin import OrganizerScopedAdmin
-from eventmaster.api.errors import DomainError
+from eventmaster.errors import DomainError
 from eventmaster.roles import Role
 
 from . import services

@@ -1,6 +1,6 @@
-from rest_framework import status
+from http import HTTPStatus
 
-from eventmaster.api.errors import DomainError
+from eventmaster.errors import DomainError
 
 
 class InvalidStatusError(DomainError):
@@ -24,6 +24,6 @@ class CapacityBelowRegistrationsError(DomainError):
 
 
 class NotCheckinStaffError(DomainError):
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code = HTTPStatus.BAD_REQUEST
     default_code = "not_checkin_staff"
     default_detail = "This user is not door staff (not in the checkin group)."

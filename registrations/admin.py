@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 
 from eventmaster.admin import OrganizerScopedAdmin
-from eventmaster.api.errors import DomainError
+from eventmaster.errors import DomainError
 from events.models import Event
 
 from .models import Registration

@@ -1,6 +1,6 @@
-from rest_framework import status
+from http import HTTPStatus
 
-from eventmaster.api.errors import DomainError
+from eventmaster.errors import DomainError
 
 
 class EventFullError(DomainError):
@@ -34,6 +34,6 @@ class TicketNotConfirmedError(DomainError):
 
 
 class IdempotencyKeyReusedError(DomainError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
     default_code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was already used for another request."

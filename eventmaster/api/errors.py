@@ -1,30 +1,14 @@
-"""The base class of every domain error the API answers with.
-
-A domain error has a stable lower_snake_case ``code`` (clients branch on it,
-never on the text) and an HTTP status. Apps declare theirs in ``errors.py``::
-
-    class EventFullError(DomainError):
-        status_code = 409
-        default_code = "event_full"
-        default_detail = "This event is full."
-
-Services raise them; the exception handler renders them in the error shape
-of docs/api.md, and ``eventmaster.api.schema.error_responses`` documents them.
-"""
+"""The errors the API layer itself answers with (the domain's own are
+``eventmaster.errors.DomainError`` and each app's ``errors.py``)."""
 
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
 
-class DomainError(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The request conflicts with the current state of the resource."
-
-
-class ConcurrentUpdateError(DomainError):
+class ConcurrentUpdateError(APIException):
     """A lock could not be taken in time (busy database): retry shortly."""
 
+    status_code = status.HTTP_409_CONFLICT
     default_code = "concurrent_update"
     default_detail = "The resource is busy with another request; please retry."
     # Read by the exception handler for the Retry-After header.
@@ -39,7 +23,7 @@ class ServiceUnavailableError(APIException):
     default_code = "service_unavailable"
     default_detail = "The service is temporarily unavailable; retry shortly."
 
-    def __init__(self, wait: int = 2, detail: str | None = None):
+    def __init__(self, wait: int = 1, detail: str | None = None):
         super().__init__(detail=detail)
         # Read by the exception handler for the Retry-After header.
         self.wait = max(int(wait), 1)

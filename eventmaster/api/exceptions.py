@@ -26,6 +26,7 @@ from rest_framework import exceptions
 from rest_framework.serializers import as_serializer_error
 
 from eventmaster.dberrors import DbFault, db_fault
+from eventmaster.errors import DomainError
 
 from .errors import ConcurrentUpdateError, RateLimitedError, RequestTooLargeError, ServiceUnavailableError
 
@@ -46,6 +47,8 @@ def database_fault_error(exc: Exception) -> exceptions.APIException | None:
 
 class ExceptionHandler(BaseHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return domain_error_to_api(exc)
         if isinstance(exc, Ratelimited):
             return RateLimitedError(wait=60)
         if isinstance(exc, RequestDataTooBig):
@@ -64,6 +67,15 @@ class ExceptionHandler(BaseHandler):
         # reported as a crash of ours with a traceback.
         if not isinstance(exc, ServiceUnavailableError):
             super().report_exception(exc, response)
+
+
+def domain_error_to_api(exc: DomainError) -> exceptions.APIException:
+    """A service's refusal as the API answers it: its status, code and text."""
+    converted = exceptions.APIException(detail=exc.detail, code=exc.code)
+    converted.status_code = int(exc.status_code)
+    if converted.status_code == 401:
+        converted.auth_header = 'Bearer realm="api"'
+    return converted
 
 
 def _normalize_token_error(exc: exceptions.AuthenticationFailed) -> exceptions.APIException:

@@ -28,7 +28,7 @@ from drf_standardized_errors.openapi_serializers import (
 from inflection import camelize
 from rest_framework import serializers
 
-from .errors import DomainError
+from eventmaster.errors import DomainError
 
 # Both answers tell the client when to try again (docs/api.md, Conventions).
 _RETRY_AFTER = {
@@ -216,7 +216,7 @@ def error_responses(*errors: type[DomainError]) -> dict[int, OpenApiResponse]:
     """``extend_schema(responses={200: X, **error_responses(EmailTakenError)})``."""
     by_status: dict[int, list[type[DomainError]]] = defaultdict(list)
     for error in errors:
-        by_status[error.status_code].append(error)
+        by_status[int(error.status_code)].append(error)
     return {
         status_code: OpenApiResponse(
             response=_domain_error_serializer(status_code, tuple(sorted(e.default_code for e in group))),

@@ -96,7 +96,6 @@ class TestScoping:
             registration_create(event=EventFactory(organizer=organizer, capacity=5), user=UserFactory())
         assert count_queries() == few
 
-
     def test_event_page_links_to_its_registrations_instead_of_listing_them(
         self, organizer_admin, organizer, django_assert_max_num_queries
     ):
