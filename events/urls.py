@@ -1,8 +1,23 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import EventViewSet
+from eventmaster.converters import UUID_CONVERTER as UUID
+
+from .views import EventStaffViewSet, EventViewSet
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("events", EventViewSet, basename="event")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        f"events/<{UUID}:event_id>/staff",
+        EventStaffViewSet.as_view({"get": "list", "post": "create"}),
+        name="event-staff",
+    ),
+    path(
+        f"events/<{UUID}:event_id>/staff/<{UUID}:user_id>",
+        EventStaffViewSet.as_view({"delete": "destroy"}),
+        name="event-staff-detail",
+    ),
+    *router.urls,
+]

@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
 from accounts.serializers import UserSerializer
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.permissions import IsDoorRole, IsOrganizer
@@ -31,7 +32,13 @@ from .errors import (
 from .filters import EventFilterSet, ManagedEventFilterSet
 from .models import Event
 from .permissions import IsEventManager
-from .selectors import event_list_managed, event_list_public, event_list_visible, event_staff_list
+from .selectors import (
+    event_get_visible,
+    event_list_managed,
+    event_list_public,
+    event_list_visible,
+    event_staff_list,
+)
 from .serializers import (
     EventCreateInputSerializer,
     EventSerializer,
@@ -169,33 +176,49 @@ class EventViewSet(viewsets.GenericViewSet):
         response["Content-Disposition"] = f'attachment; filename="event-{event.pk}.ics"'
         return response
 
-    @extend_schema(
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=TAGS, responses={200: UserSerializer(many=True)}, summary="The event's door staff"
+    ),
+    create=extend_schema(
         tags=TAGS,
-        methods=["GET"],
-        responses={200: UserSerializer(many=True)},
-        summary="The event's door staff",
-    )
-    @extend_schema(
-        tags=TAGS,
-        methods=["POST"],
         request=StaffAssignInputSerializer,
         responses={201: UserSerializer, **error_responses(NotCheckinStaffError)},
         summary="Assign door staff (a user in the checkin group)",
-    )
-    @action(detail=True, methods=["get", "post"])
-    def staff(self, request: Request, pk=None) -> Response:
-        event = self.get_object()
-        if request.method == "GET":
-            page = self.paginate_queryset(event_staff_list(event=event))
-            return self.get_paginated_response(UserSerializer(page, many=True).data)
+    ),
+    destroy=extend_schema(tags=TAGS, responses={204: None}, summary="Unassign door staff"),
+)
+class EventStaffViewSet(viewsets.GenericViewSet):
+    """An event's door staff: a resource of its own under the event. The
+    event is 404 to whoever may not see it, 403 to whoever may see it but
+    not manage it."""
+
+    permission_classes = (IsAuthenticated, IsEventManager)
+    serializer_class = UserSerializer
+
+    def get_event(self) -> Event:
+        event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
+        self.check_object_permissions(self.request, event)
+        return event
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no event
+            return User.objects.none()
+        return event_staff_list(event=self.get_event())
+
+    def list(self, request: Request, event_id=None) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(UserSerializer(page, many=True).data)
+
+    def create(self, request: Request, event_id=None) -> Response:
+        event = self.get_event()
         user = validate_input(StaffAssignInputSerializer, request.data)["user_id"]
         services.event_staff_add(event=event, user=user)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(tags=TAGS, responses={204: None}, summary="Unassign door staff")
-    @action(detail=True, methods=["delete"], url_path=f"staff/<{UUID_CONVERTER}:user_id>")
-    def staff_remove(self, request: Request, pk=None, user_id=None) -> Response:
-        event = self.get_object()
+    def destroy(self, request: Request, event_id=None, user_id=None) -> Response:
+        event = self.get_event()
         user = get_object_or_404(event.staff.all(), pk=user_id)
         services.event_staff_remove(event=event, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)

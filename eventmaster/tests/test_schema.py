@@ -121,7 +121,7 @@ def test_validation_codes_and_file_media_types(schema):
         in op(schema, "/api/v1/events/{id}/calendar.ics", "get")["responses"]["200"]["content"]
     )
     assert {} in op(schema, "/api/v1/events", "get")["security"], "the public list needs no token"
-    staff = op(schema, "/api/v1/events/{id}/staff", "post")
+    staff = op(schema, "/api/v1/events/{event_id}/staff", "post")
     assert error_codes(schema, staff, "400") >= {"not_checkin_staff"}
 
 
@@ -236,7 +236,7 @@ def test_scan_result_registration_may_be_null_and_its_variants_exclude_each_othe
 
 
 def test_staff_assignment_documents_every_400(schema):
-    assign = op(schema, "/api/v1/events/{id}/staff", "post")
+    assign = op(schema, "/api/v1/events/{event_id}/staff", "post")
     assert error_codes(schema, assign, "400") >= {"not_checkin_staff", "parse_error", "does_not_exist"}
     # A malformed UUID fails in the model's UUIDField: Django's "invalid".
     assert {"does_not_exist", "invalid"} <= field_codes(schema, assign, "user_id")
