@@ -3,21 +3,22 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from eventmaster.api.permissions import IsAdmin
+from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.ratelimit import enforce_rate_limit
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
 from eventmaster.converters import UUID_CONVERTER
+from eventmaster.rules import ANYONE, SIGNED_IN
 
 from . import services
 from .errors import CannotDemoteSelfError, EmailTakenError, InvalidCredentialsError, TokenNotValidError
 from .filters import UserFilterSet
 from .models import User, normalize_email
+from .rules import MANAGE_USERS
 from .selectors import user_list
 from .serializers import (
     AuthResponseSerializer,
@@ -46,12 +47,12 @@ PASSWORD_ERROR_CODES = [
 ]
 
 
-class PublicAuthView(APIView):
+class PublicAuthView(RuleAccess, APIView):
     """Sign-up, login and refresh take no bearer token: a stale one in the
     header must not stand in the way of getting a new one."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    access = {"post": ANYONE}
 
 
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password", methods=["post"])
@@ -103,8 +104,8 @@ class RefreshView(PublicAuthView):
 
 
 @extend_validation_errors(["token_not_valid"], field_name="refresh", methods=["post"])
-class LogoutView(APIView):
-    permission_classes = (IsAuthenticated,)
+class LogoutView(RuleAccess, APIView):
+    access = {"post": SIGNED_IN}
 
     @extend_schema(tags=["auth"], request=RefreshInputSerializer, responses={204: None}, summary="Log out")
     def post(self, request: Request) -> Response:
@@ -113,8 +114,8 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
-    permission_classes = (IsAuthenticated,)
+class MeView(RuleAccess, APIView):
+    access = {"get": SIGNED_IN, "patch": SIGNED_IN}
 
     @extend_schema(tags=["me"], responses={200: UserSerializer}, summary="The caller's account")
     def get(self, request: Request) -> Response:
@@ -134,8 +135,8 @@ class MeView(APIView):
 
 @extend_validation_errors(["wrong_password"], field_name="current_password", methods=["post"])
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="new_password", methods=["post"])
-class MePasswordView(APIView):
-    permission_classes = (IsAuthenticated,)
+class MePasswordView(RuleAccess, APIView):
+    access = {"post": SIGNED_IN}
 
     @extend_schema(
         tags=["me"],
@@ -159,8 +160,8 @@ class MePasswordView(APIView):
         summary="Edit roles, activity or name of an account (admin)",
     ),
 )
-class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    permission_classes = (IsAdmin,)
+class UserViewSet(RuleAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    access = {"list": MANAGE_USERS, "retrieve": MANAGE_USERS, "partial_update": MANAGE_USERS}
     serializer_class = UserSerializer
     filterset_class = UserFilterSet
     lookup_value_converter = UUID_CONVERTER

@@ -6,6 +6,7 @@ from django.urls import path
 
 from eventmaster.admin import OrganizerScopedAdmin
 from events.models import Event
+from events.rules import MANAGE_EVENT
 from registrations.models import Registration
 
 from .dashboard import HEIGHT, PAD, WIDTH, arrivals_per_quarter, chart_bars
@@ -18,7 +19,8 @@ from .services import checkin_scan, checkin_undo
 class ScanAdmin(OrganizerScopedAdmin):
     """The scan log, read-only: it is an audit trail."""
 
-    organizer_lookup = "event__organizer"
+    scope_rule = MANAGE_EVENT
+    scope_prefix = "event__"
     list_display = ("created_at", "event", "result", "action", "ticket_code", "by", "scanned_at")
     list_filter = ("result", "action", ("event", admin.RelatedOnlyFieldListFilter))
     search_fields = ("ticket_code", "registration__user__email")

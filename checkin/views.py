@@ -1,15 +1,15 @@
 from drf_spectacular.utils import extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
 from events.models import Event
-from events.permissions import IsEventDoorTeam, can_see_event
+from events.rules import RUN_DOOR, VIEW_EVENT
 from events.selectors import event_get_for_door, event_get_visible
 
 from . import services
@@ -29,10 +29,11 @@ TAGS = ["checkin"]
 _unknown_event = extend_validation_errors(["does_not_exist"], field_name="event_id", methods=["post"])
 
 
-class _DoorView(APIView):
+class _DoorView(RuleAccess, APIView):
     # The object permission (checked on the body's event) makes the 403 a
     # declared answer, so the schema documents it.
-    permission_classes = (IsAuthenticated, IsEventDoorTeam)
+    scope_rule = VIEW_EVENT
+    access = {"post": RUN_DOOR}
 
     def door_event(self, event_id) -> Event:
         """The event of the body, if the caller may check in there: 400 for
@@ -40,7 +41,7 @@ class _DoorView(APIView):
         must not be told apart from nothing), 403 for an event they see but
         may not check in at. One query: visibility is decided on the row."""
         event = event_get_for_door(user=self.request.user, pk=event_id)
-        if event is None or not can_see_event(self.request.user, event):
+        if event is None or not VIEW_EVENT.allows(self.request.user, event):
             raise ValidationError({"event_id": ["No such event."]}, code="does_not_exist")
         self.check_object_permissions(self.request, event)
         return event
@@ -87,8 +88,9 @@ class CheckinUndoView(_DoorView):
         )
 
 
-class EventCheckinStatsView(APIView):
-    permission_classes = (IsAuthenticated, IsEventDoorTeam)
+class EventCheckinStatsView(RuleAccess, APIView):
+    scope_rule = VIEW_EVENT
+    access = {"get": RUN_DOOR}
 
     @extend_schema(
         tags=TAGS, responses={200: CheckinStatsSerializer}, summary="Door statistics and arrivals per minute"

@@ -4,21 +4,20 @@ caller (admins see everything)."""
 from django.contrib import admin
 from django.http import Http404
 
-from eventmaster.roles import is_admin
+from eventmaster.rules import Rule
 
 
 class OrganizerScopedAdmin(admin.ModelAdmin):
-    """Rows are limited to ``scope(request, queryset)``; an object outside it
-    is a 404 (Django's default would redirect with a message naming the
-    object type and id), so a typed URL leaks nothing."""
+    """Rows are limited to the rows ``scope_rule`` gives the caller (reached
+    through ``scope_prefix``, e.g. "event__" for a registration's event); an
+    object outside it is a 404 (Django's default would redirect with a
+    message naming the object type and id), so a typed URL leaks nothing."""
 
-    organizer_lookup = "organizer"
+    scope_rule: Rule
+    scope_prefix = ""
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if is_admin(request.user):
-            return queryset
-        return queryset.filter(**{self.organizer_lookup: request.user})
+        return self.scope_rule.filter(super().get_queryset(request), request.user, self.scope_prefix)
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

@@ -12,6 +12,7 @@ from eventmaster.roles import Role
 
 from . import services
 from .models import Event
+from .rules import MANAGE_EVENT
 
 FORM_FIELDS = ("title", "description", "location", "start_at", "end_at", "capacity", "waitlist_enabled")
 
@@ -62,6 +63,7 @@ class TimeFilter(admin.SimpleListFilter):
 
 @admin.register(Event)
 class EventAdmin(OrganizerScopedAdmin):
+    scope_rule = MANAGE_EVENT
     form = EventAdminForm
     list_display = (
         "title",

@@ -10,7 +10,6 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
-    Q,
     QuerySet,
     Value,
     When,
@@ -18,10 +17,10 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 
 from eventmaster import db
-from eventmaster.roles import Role, annotate_roles, has_role, is_admin
+from eventmaster.roles import annotate_roles
 
 from .models import Event
-from .permissions import VISIBLE_TO_EVERYONE
+from .rules import RUN_DOOR, VIEW_EVENT
 
 
 def event_with_counts(queryset: QuerySet[Event]) -> QuerySet[Event]:
@@ -52,21 +51,9 @@ def _staffed_by(user) -> Exists:
 
 
 def _visible_to(user) -> QuerySet[Event]:
-    """What the caller may open by id: published and cancelled events for
-    everyone; drafts only for their organizer, admins and assigned staff
-    (while they hold the checkin role: an assignment outlives a revoked
-    role). Anything else is a 404, as if it did not exist.
-
-    events.permissions.can_see_event is the same rule for one fetched row."""
-    queryset = Event.objects.all()
-    if not is_admin(user):
-        visible = Q(status__in=VISIBLE_TO_EVERYONE)
-        if user.is_authenticated:
-            visible |= Q(organizer_id=user.pk)
-            if has_role(user, Role.CHECKIN):
-                visible |= Q(_staffed_by(user))
-        queryset = queryset.filter(visible)
-    return queryset
+    """What the caller may open by id (events.rules.VIEW_EVENT): anything
+    else is a 404, as if it did not exist."""
+    return VIEW_EVENT.filter(Event.objects.all(), user)
 
 
 def event_list_visible(*, user) -> QuerySet[Event]:
@@ -80,17 +67,10 @@ def event_get_visible(*, user, pk) -> Event:
 
 
 def event_list_managed(*, user) -> QuerySet[Event]:
-    """Events the caller runs: admins all, organizers their own, door staff
-    those they are assigned to (any status, past included)."""
-    queryset = Event.objects.all()
-    if not is_admin(user):
-        mine = Q(pk__in=[])
-        if has_role(user, Role.ORGANIZER):
-            mine |= Q(organizer_id=user.pk)
-        if has_role(user, Role.CHECKIN):
-            mine |= Q(_staffed_by(user))
-        queryset = queryset.filter(mine)
-    return event_with_counts(queryset).order_by("start_at", "id")
+    """Events the caller runs (events.rules.RUN_DOOR): admins all, organizers
+    their own, door staff those they are assigned to (any status, past
+    included)."""
+    return event_with_counts(RUN_DOOR.filter(Event.objects.all(), user)).order_by("start_at", "id")
 
 
 def event_get_locked(*, pk) -> Event:

@@ -8,17 +8,17 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
 from accounts.serializers import UserSerializer
 from eventmaster.api.negotiation import FileResponseNegotiation
-from eventmaster.api.permissions import IsDoorRole, IsOrganizer
+from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
 from eventmaster.converters import UUID_CONVERTER
+from eventmaster.rules import ANYONE
 
 from . import services
 from .calendar import event_to_ical
@@ -31,7 +31,7 @@ from .errors import (
 )
 from .filters import EventFilterSet, ManagedEventFilterSet
 from .models import Event
-from .permissions import IsEventManager
+from .rules import CREATE_EVENT, HAS_DOORS, MANAGE_EVENT, VIEW_EVENT
 from .selectors import (
     event_get_visible,
     event_list_managed,
@@ -72,19 +72,23 @@ TAGS = ["events"]
 )
 @extend_validation_errors(["end_before_start"], field_name="end_at", actions=["create", "partial_update"])
 @extend_validation_errors(["blank"], field_name="title", actions=["create", "partial_update"])
-class EventViewSet(viewsets.GenericViewSet):
+class EventViewSet(RuleAccess, viewsets.GenericViewSet):
     serializer_class = EventSerializer
     lookup_value_converter = UUID_CONVERTER
     http_method_names = ("get", "post", "patch", "delete", "head", "options")
 
-    def get_permissions(self):
-        if self.action in ("list", "retrieve", "calendar"):
-            return [AllowAny()]
-        if self.action == "create":
-            return [IsOrganizer()]
-        if self.action == "managed":
-            return [IsDoorRole()]
-        return [IsAuthenticated(), IsEventManager()]
+    scope_rule = VIEW_EVENT
+    access = {
+        "list": ANYONE,
+        "retrieve": VIEW_EVENT,
+        "calendar": VIEW_EVENT,
+        "create": CREATE_EVENT,
+        "managed": HAS_DOORS,
+        "partial_update": MANAGE_EVENT,
+        "destroy": MANAGE_EVENT,
+        "publish": MANAGE_EVENT,
+        "cancel": MANAGE_EVENT,
+    }
 
     def get_queryset(self):
         if self.action == "list":
@@ -189,12 +193,13 @@ class EventViewSet(viewsets.GenericViewSet):
     ),
     destroy=extend_schema(tags=TAGS, responses={204: None}, summary="Unassign door staff"),
 )
-class EventStaffViewSet(viewsets.GenericViewSet):
+class EventStaffViewSet(RuleAccess, viewsets.GenericViewSet):
     """An event's door staff: a resource of its own under the event. The
     event is 404 to whoever may not see it, 403 to whoever may see it but
     not manage it."""
 
-    permission_classes = (IsAuthenticated, IsEventManager)
+    scope_rule = VIEW_EVENT
+    access = {"list": MANAGE_EVENT, "create": MANAGE_EVENT, "destroy": MANAGE_EVENT}
     serializer_class = UserSerializer
 
     def get_event(self) -> Event:

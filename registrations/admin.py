@@ -4,6 +4,7 @@ from django.http import StreamingHttpResponse
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.errors import DomainError
 from events.models import Event
+from events.rules import MANAGE_EVENT
 
 from .models import Registration
 from .selectors import registration_export_rows
@@ -29,7 +30,8 @@ class RegistrationAdmin(OrganizerScopedAdmin):
     """Read-only: every change goes through an action, and every action
     through the services (capacity, waitlist promotion, scan log, mails)."""
 
-    organizer_lookup = "event__organizer"
+    scope_rule = MANAGE_EVENT
+    scope_prefix = "event__"
     list_display = ("user", "event", "status", "created_at", "checked_in_at", "cancel_reason")
     # RelatedOnlyFieldListFilter lists only events present in the scoped rows.
     list_filter = ("status", CheckedInFilter, ("event", admin.RelatedOnlyFieldListFilter))

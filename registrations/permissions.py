@@ -1,13 +1,7 @@
-from rest_framework.permissions import BasePermission
+"""The API's permission classes for registrations, from their rules."""
 
-from events.permissions import can_manage_event
+from eventmaster.api.permissions import rule_permission
 
+from .rules import MANAGE_REGISTRATION
 
-class IsAttendeeOrEventManager(BasePermission):
-    """The attendee, the event's organizer, or an admin (door staff may see a
-    registration, but not cancel it or fetch its ticket)."""
-
-    message = "Only the attendee, the event's organizer or an admin may do this."
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        return obj.user_id == request.user.pk or can_manage_event(request.user, obj.event)
+IsAttendeeOrEventManager = rule_permission(MANAGE_REGISTRATION)

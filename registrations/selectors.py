@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from eventmaster.roles import Role, has_role, is_admin
 from events.models import Event
 
 from .models import Registration, Reminder
+from .rules import VIEW_REGISTRATION
 
 
 def _waitlist_position() -> Coalesce:
@@ -41,19 +41,9 @@ def registration_waitlist_position(*, registration: Registration) -> int | None:
 
 
 def registration_list_visible(*, user) -> QuerySet[Registration]:
-    """Registrations the caller may see: their own, those of events they
-    organize, those of events they are door staff at; admins all."""
-    queryset = Registration.objects.all()
-    if not is_admin(user):
-        visible = Q(user_id=user.pk)
-        if has_role(user, Role.ORGANIZER):
-            visible |= Q(event__organizer_id=user.pk)
-        if has_role(user, Role.CHECKIN):
-            visible |= Q(
-                Exists(Event.staff.through.objects.filter(event_id=OuterRef("event_id"), user_id=user.pk))
-            )
-        queryset = queryset.filter(visible)
-    return registration_with_details(queryset)
+    """Registrations the caller may see (registrations.rules.VIEW_REGISTRATION):
+    their own, those of events whose door they run; admins all."""
+    return registration_with_details(VIEW_REGISTRATION.filter(Registration.objects.all(), user))
 
 
 def registration_list_mine(*, user) -> QuerySet[Registration]:

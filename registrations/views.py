@@ -7,15 +7,16 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eventmaster.api.negotiation import FileResponseNegotiation
+from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
 from eventmaster.converters import UUID_CONVERTER
-from events.permissions import IsEventDoorTeam, IsEventManager
+from eventmaster.rules import SIGNED_IN
+from events.rules import MANAGE_EVENT, RUN_DOOR, VIEW_EVENT
 from events.selectors import event_get_visible
 
 from . import services
@@ -30,7 +31,7 @@ from .errors import (
 )
 from .filters import AttendeeFilterSet, MyRegistrationFilterSet
 from .models import Registration
-from .permissions import IsAttendeeOrEventManager
+from .rules import MANAGE_REGISTRATION, VIEW_REGISTRATION
 from .selectors import (
     registration_export_rows,
     registration_list_for_event,
@@ -70,8 +71,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 @extend_validation_errors(["invalid"], field_name="Idempotency-Key", methods=["post"])
-class EventRegistrationView(APIView):
-    permission_classes = (IsAuthenticated,)
+class EventRegistrationView(RuleAccess, APIView):
+    scope_rule = VIEW_EVENT
+    access = {"post": SIGNED_IN}
 
     @extend_schema(
         tags=TAGS,
@@ -106,8 +108,8 @@ class EventRegistrationView(APIView):
 
 
 @extend_schema_view(get=extend_schema(tags=TAGS, summary="The caller's registrations, newest first"))
-class MyRegistrationListView(generics.ListAPIView):
-    permission_classes = (IsAuthenticated,)
+class MyRegistrationListView(RuleAccess, generics.ListAPIView):
+    access = {"get": SIGNED_IN}
     serializer_class = RegistrationSerializer
     filterset_class = MyRegistrationFilterSet
 
@@ -115,10 +117,11 @@ class MyRegistrationListView(generics.ListAPIView):
         return registration_list_mine(user=self.request.user)
 
 
-class _EventDoorMixin:
-    """Nested under an event: 404 when the caller may not see the event,
-    403 when they see it but the view's object permissions refuse them
-    (declared in ``permission_classes``, so the schema documents the 403)."""
+class _EventDoorMixin(RuleAccess):
+    """Nested under an event: 404 when the caller may not see the event
+    (the scope), 403 when they see it but the action's rule refuses them."""
+
+    scope_rule = VIEW_EVENT
 
     def get_event(self):
         event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
@@ -130,7 +133,7 @@ class _EventDoorMixin:
     get=extend_schema(tags=TAGS, summary="An event's attendees (organizer, admin, door staff)")
 )
 class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
-    permission_classes = (IsAuthenticated, IsEventDoorTeam)
+    access = {"get": RUN_DOOR}
     serializer_class = RegistrationSerializer
     filterset_class = AttendeeFilterSet
 
@@ -141,7 +144,7 @@ class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
 
 
 class EventAttendeeCsvView(_EventDoorMixin, APIView):
-    permission_classes = (IsAuthenticated, IsEventManager)
+    access = {"get": MANAGE_EVENT}
     content_negotiation_class = FileResponseNegotiation
 
     @extend_schema(
@@ -172,14 +175,17 @@ def _qr_schema(media_type: str):
 
 
 @extend_schema_view(retrieve=extend_schema(tags=TAGS, summary="One registration"))
-class RegistrationViewSet(viewsets.GenericViewSet):
+class RegistrationViewSet(RuleAccess, viewsets.GenericViewSet):
     serializer_class = RegistrationSerializer
     lookup_value_converter = UUID_CONVERTER
 
-    def get_permissions(self):
-        if self.action == "retrieve":
-            return [IsAuthenticated()]
-        return [IsAuthenticated(), IsAttendeeOrEventManager()]
+    scope_rule = VIEW_REGISTRATION
+    access = {
+        "retrieve": VIEW_REGISTRATION,
+        "cancel": MANAGE_REGISTRATION,
+        "qr_svg": MANAGE_REGISTRATION,
+        "qr_png": MANAGE_REGISTRATION,
+    }
 
     def get_queryset(self):
         return registration_list_visible(user=self.request.user)
