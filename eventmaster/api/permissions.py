@@ -1,6 +1,10 @@
 """DRF permission classes for the roles of docs/api.md."""
 
+from __future__ import annotations
+
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from eventmaster.roles import Role, has_role
 
@@ -12,7 +16,7 @@ class HasRole(BasePermission):
     roles: tuple[str, ...] = ()
     message = "Your role does not allow this action."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.is_authenticated) and has_role(request.user, *self.roles)
 
 
