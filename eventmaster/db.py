@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -40,11 +40,14 @@ def quote(name: str | None) -> str:
     return quoted
 
 
-class Columns:
+_M = TypeVar("_M", bound=Model)
+
+
+class Columns(Generic[_M]):
     """The columns of one model in a hand-written SELECT, under a table alias,
     and the model instance built from them."""
 
-    def __init__(self, model: type[Model], alias: str, fields: Sequence[str] | None = None) -> None:
+    def __init__(self, model: type[_M], alias: str, fields: Sequence[str] | None = None) -> None:
         self.model = model
         self.alias = alias
         meta = model._meta
@@ -63,7 +66,7 @@ class Columns:
     def sql(self) -> str:
         return ", ".join(f"{quote(self.alias)}.{quote(field.column)}" for field in self.fields)
 
-    def instance(self, values: Sequence[Any]) -> Model:
+    def instance(self, values: Sequence[Any]) -> _M:
         """A model instance from this model's slice of a row, as the ORM makes
         it: the backend's converters first (none at all on PostgreSQL for
         plain fields), then Model.from_db."""
