@@ -1,13 +1,23 @@
 """The organizer's back office: admin classes whose rows are scoped to the
 caller (admins see everything)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
-from django.http import Http404
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
 
 from eventmaster.rules import Rule
 
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:  # ModelAdmin is not subscriptable at run time
+    _ModelAdmin = admin.ModelAdmin
 
-class OrganizerScopedAdmin(admin.ModelAdmin):
+
+class OrganizerScopedAdmin(_ModelAdmin):
     """Rows are limited to the rows ``scope_rule`` gives the caller (reached
     through ``scope_prefix``, e.g. "event__" for a registration's event); an
     object outside it is a 404 (Django's default would redirect with a
@@ -16,11 +26,11 @@ class OrganizerScopedAdmin(admin.ModelAdmin):
     scope_rule: Rule
     scope_prefix = ""
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return self.scope_rule.filter(super().get_queryset(request), request.user, self.scope_prefix)
 
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Model:
+        obj: Model | None = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404("No such object.")
         return obj

@@ -15,6 +15,8 @@ settings give short socket timeouts.
 
 import logging
 import time
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
@@ -28,13 +30,14 @@ class FallbackRedisCache(RedisCache):
     RETRY_AFTER = 5.0  # seconds without trying Redis after a failure
     WARN_EVERY = 60.0  # seconds between two warnings
 
-    def __init__(self, server, params):
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._fallback = LocMemCache(f"fallback-{id(self)}", {"TIMEOUT": params.get("TIMEOUT", 300)})
         self._down_until = 0.0
         self._last_warning = -self.WARN_EVERY
 
-    def _call(self, name: str, *args, **kwargs):
+    # Any: the answer of whichever cache served the call, passed through.
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if time.monotonic() >= self._down_until:
             try:
                 return getattr(super(), name)(*args, **kwargs)
@@ -60,35 +63,41 @@ class FallbackRedisCache(RedisCache):
         except RedisError:
             return False
 
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+    def add(
+        self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> Any:
         return self._call("add", key, value, timeout, version)
 
-    def get(self, key, default=None, version=None):
+    def get(self, key: Any, default: Any | None = None, version: int | None = None) -> Any:
         return self._call("get", key, default, version)
 
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+    def set(
+        self, key: Any, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> Any:
         return self._call("set", key, value, timeout, version)
 
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+    def touch(self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> Any:
         return self._call("touch", key, timeout, version)
 
-    def delete(self, key, version=None):
+    def delete(self, key: Any, version: int | None = None) -> Any:
         return self._call("delete", key, version)
 
-    def get_many(self, keys, version=None):
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> Any:
         return self._call("get_many", keys, version)
 
-    def has_key(self, key, version=None):
+    def has_key(self, key: Any, version: int | None = None) -> Any:
         return self._call("has_key", key, version)
 
-    def incr(self, key, delta=1, version=None):
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
         return self._call("incr", key, delta, version)
 
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+    def set_many(
+        self, data: dict[Any, Any], timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> Any:
         return self._call("set_many", data, timeout, version)
 
-    def delete_many(self, keys, version=None):
+    def delete_many(self, keys: Iterable[Any], version: int | None = None) -> Any:
         return self._call("delete_many", keys, version)
 
-    def clear(self):
+    def clear(self) -> Any:
         return self._call("clear")

@@ -21,7 +21,7 @@ class AnyCaseUUIDConverter:
     def to_python(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)
 
-    def to_url(self, value) -> str:
+    def to_url(self, value: uuid.UUID | str) -> str:
         return str(value)
 
 

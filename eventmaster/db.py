@@ -15,38 +15,50 @@ The statements are the same text on every call, so PostgreSQL prepares them
 once per pooled connection (``prepare_threshold`` in settings).
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import Any, Generic, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 
-def _connection():
+def _connection() -> BaseDatabaseWrapper:
     # The thread's own connection object (django.db.connection is a proxy
     # shared by all threads, so it cannot key a per-connection cache).
     return connections[DEFAULT_DB_ALIAS]
 
 
-def quote(name: str) -> str:
-    return _connection().ops.quote_name(name)
+def quote(name: str | None) -> str:
+    # cast: only concrete fields' columns are quoted here; the stubs type
+    # Field.column as str | None (None for fields without a column).
+    quoted: str = _connection().ops.quote_name(cast(str, name))
+    return quoted
 
 
-class Columns:
+_M = TypeVar("_M", bound=Model)
+
+
+class Columns(Generic[_M]):
     """The columns of one model in a hand-written SELECT, under a table alias,
     and the model instance built from them."""
 
-    def __init__(self, model: type[Model], alias: str, fields: Sequence[str] | None = None):
+    def __init__(self, model: type[_M], alias: str, fields: Sequence[str] | None = None) -> None:
         self.model = model
         self.alias = alias
         meta = model._meta
         # In the model's field order, as Model.from_db expects a subset.
-        self.fields: list[Field] = [
+        self.fields: list[Field[Any, Any]] = [
             field for field in meta.concrete_fields if not fields or field.name in fields
         ]
         self.attnames = [field.attname for field in self.fields]
-        self._converters: WeakKeyDictionary = WeakKeyDictionary()
+        self._converters: WeakKeyDictionary[BaseDatabaseWrapper, list[tuple[Any, list[Any]]]] = (
+            WeakKeyDictionary()
+        )
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -54,7 +66,7 @@ class Columns:
     def sql(self) -> str:
         return ", ".join(f"{quote(self.alias)}.{quote(field.column)}" for field in self.fields)
 
-    def instance(self, values: Sequence) -> Model:
+    def instance(self, values: Sequence[Any]) -> _M:
         """A model instance from this model's slice of a row, as the ORM makes
         it: the backend's converters first (none at all on PostgreSQL for
         plain fields), then Model.from_db."""
@@ -69,29 +81,31 @@ class Columns:
         return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, values)
 
 
-def _converters_of(field: Field, connection) -> tuple:
+def _converters_of(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> tuple[Any, list[Any]]:
     column = field.get_col(field.model._meta.db_table)
     return column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)
 
 
-def prep(field: Field, value, connection=None):
+def prep(field: Field[Any, Any], value: Any, connection: BaseDatabaseWrapper | None = None) -> Any:
     """A Python value as a query parameter for ``field``'s column."""
     return field.get_db_prep_save(value, connection or _connection())
 
 
-def fetch(sql: str, params: Iterable) -> list[tuple]:
+def fetch(sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
     with _connection().cursor() as cursor:
         cursor.execute(sql, list(params))
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
-def execute(sql: str, params: Iterable) -> int:
+def execute(sql: str, params: Iterable[Any]) -> int:
     with _connection().cursor() as cursor:
         cursor.execute(sql, list(params))
-        return cursor.rowcount
+        rowcount: int = cursor.rowcount
+        return rowcount
 
 
-def insert(model: type[Model], **values) -> None:
+def insert(model: type[Model], **values: Any) -> None:
     """INSERT one row (no RETURNING: the hot path needs no generated key)."""
     connection = _connection()
     fields = _fields(model, tuple(values))
@@ -99,7 +113,7 @@ def insert(model: type[Model], **values) -> None:
     execute(_insert_sql(model, tuple(values), connection.vendor), params)
 
 
-def update(model: type[Model], pk, **values) -> int:
+def update(model: type[Model], pk: Any, **values: Any) -> int:
     """UPDATE one row by primary key; returns the number of rows changed."""
     connection = _connection()
     fields = _fields(model, tuple(values))
@@ -109,8 +123,9 @@ def update(model: type[Model], pk, **values) -> int:
 
 
 @cache
-def _fields(model: type[Model], names: tuple[str, ...]) -> list[Field]:
-    return [model._meta.get_field(name) for name in names]
+def _fields(model: type[Model], names: tuple[str, ...]) -> list[Field[Any, Any]]:
+    # cast: the names are concrete fields (get_field may also return a reverse relation).
+    return [cast("Field[Any, Any]", model._meta.get_field(name)) for name in names]
 
 
 # Identifiers come from the models' metadata, quoted by the backend; values

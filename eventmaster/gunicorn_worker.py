@@ -7,7 +7,11 @@ shape, so this worker writes that instead; status codes are gunicorn's.
 Selected in gunicorn.conf.py (read from the working directory).
 """
 
+from __future__ import annotations
+
 import json
+import socket
+from typing import Any
 
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
@@ -23,7 +27,7 @@ _CODES = {
 }
 
 
-def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
     body = json.dumps(
         {
             "type": "client_error" if status_int < 500 else "server_error",
@@ -38,7 +42,7 @@ def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 class JsonErrorSyncWorker(SyncWorker):
-    def handle_error(self, req, client, addr, exc):
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         # gunicorn calls util.write_error by name; a sync worker serves one
         # request at a time, so swapping it for this call is safe.
         html_writer, util.write_error = util.write_error, write_json_error

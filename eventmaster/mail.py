@@ -5,12 +5,16 @@ committed (never for one that rolled back), and a failure of the mail server
 is logged, never raised: a registration never fails because of its mail.
 """
 
+from __future__ import annotations
+
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.mime.image import MIMEImage
+from typing import Any
 
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -22,11 +26,11 @@ class Mail:
     to: str
     subject: str
     template: str  # "registrations/email/confirmed" -> .txt and .html
-    context: dict
+    context: dict[str, Any]
     inline_png: tuple[str, bytes] | None = None  # (content id, image), shown in the HTML part
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)  # (file name, content, mimetype)
 
-    def message(self, connection=None) -> EmailMultiAlternatives:
+    def message(self, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
         message = EmailMultiAlternatives(
             subject=self.subject,
             body=render_to_string(f"{self.template}.txt", self.context),
@@ -37,7 +41,7 @@ class Mail:
         if self.inline_png is not None:
             content_id, png = self.inline_png
             # multipart/related: the HTML part shows the image by its Content-ID.
-            message.mixed_subtype = "related"
+            message.mixed_subtype = "related"  # type: ignore[attr-defined]  # a class attribute of Django's; the stubs lack it
             image = MIMEImage(png, "png")
             image.add_header("Content-ID", f"<{content_id}>")
             image.add_header("Content-Disposition", "inline", filename=f"{content_id}.png")

@@ -5,7 +5,14 @@ so a grant or revoke takes effect on the caller's next request. They are
 cached on the user object for the rest of that request only.
 """
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
 from django.db import models
+from django.db.models import Model, QuerySet
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group
 
 
 class Role(models.TextChoices):
@@ -24,7 +31,26 @@ ADMIN_SITE_ROLES = frozenset({Role.ORGANIZER, Role.ADMIN})
 _CACHE_ATTR = "_eventmaster_roles"
 
 
-def user_roles(user) -> frozenset[str]:
+class RoleHolder(Protocol):
+    """What the role helpers read of a user: the project's user model
+    (accounts, a layer above) or Django's AnonymousUser."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_superuser(self) -> bool: ...
+    @property
+    def groups(self) -> "_Groups": ...
+
+
+class _Groups(Protocol):
+    def filter(self, *args: Any, **kwargs: Any) -> "QuerySet[Group]": ...
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def user_roles(user: RoleHolder | None) -> frozenset[str]:
     """The caller's role names; a superuser always counts as ``admin``."""
     if user is None or not user.is_authenticated:
         return frozenset()
@@ -37,7 +63,7 @@ def user_roles(user) -> frozenset[str]:
     return roles
 
 
-def set_user_roles_cache(user, names) -> frozenset[str]:
+def set_user_roles_cache(user: RoleHolder, names: Iterable[object]) -> frozenset[str]:
     roles = frozenset(str(name) for name in names) | (
         {Role.ADMIN.value} if user.is_superuser else frozenset()
     )
@@ -45,16 +71,16 @@ def set_user_roles_cache(user, names) -> frozenset[str]:
     return roles
 
 
-def forget_user_roles(user) -> None:
+def forget_user_roles(user: RoleHolder) -> None:
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
 
 
-def has_role(user, *roles: str) -> bool:
+def has_role(user: RoleHolder | None, *roles: str) -> bool:
     return not user_roles(user).isdisjoint(roles)
 
 
-def is_admin(user) -> bool:
+def is_admin(user: RoleHolder | None) -> bool:
     return has_role(user, Role.ADMIN)
 
 
@@ -62,24 +88,25 @@ def _flag(role: str) -> str:
     return f"has_role_{role}"
 
 
-def annotate_roles(queryset):
+def annotate_roles(queryset: QuerySet[_M]) -> QuerySet[_M]:
     """Annotate users with one boolean per role, so listing N users (or
     authenticating one) reads their roles in the same single query."""
     from django.contrib.auth.models import Group
     from django.db.models import Exists, OuterRef
 
-    return queryset.annotate(
+    annotated: QuerySet[_M] = queryset.annotate(
         **{_flag(role): Exists(Group.objects.filter(name=role, user=OuterRef("pk"))) for role in Role.values}
     )
+    return annotated
 
 
-def roles_from_annotations(user) -> frozenset[str] | None:
+def roles_from_annotations(user: RoleHolder) -> frozenset[str] | None:
     if not hasattr(user, _flag(Role.MEMBER)):
         return None
     return set_user_roles_cache(user, [r for r in Role.values if getattr(user, _flag(r))])
 
 
-def role_group(role: str):
+def role_group(role: str) -> "Group":
     """The group of a role. The data migration creates all four; created here
     if missing (a flushed test database, a group deleted in the admin)."""
     from django.contrib.auth.models import Group
@@ -101,7 +128,7 @@ _EVENT_MANAGEMENT = (
     "registrations.view_registration",
     "checkin.view_scan",
 )
-ROLE_PERMISSIONS = {
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ORGANIZER: _EVENT_MANAGEMENT,
     Role.ADMIN: (
         *_EVENT_MANAGEMENT,

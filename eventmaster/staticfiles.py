@@ -23,7 +23,8 @@ class ManifestStaticFilesStorage(CompressedManifestStaticFilesStorage):
 
     def stored_name(self, name: str) -> str:
         try:
-            return super().stored_name(name)
+            stored: str = super().stored_name(name)
+            return stored
         except ValueError:
             # Neither in the manifest nor in STATIC_ROOT: not collected.
             if not ManifestStaticFilesStorage._warned:

@@ -17,6 +17,10 @@ step "ruff"
 step "import contracts (lint-imports: apps depend downwards only)"
 "$BIN/lint-imports"
 
+step "mypy (types)"
+# The django-stubs plugin loads the settings, which need DEBUG or SECRET_KEY.
+DEBUG=true "$BIN/mypy"
+
 step "makemigrations --check"
 DEBUG=true "$BIN/python" manage.py makemigrations --check --dry-run
 

@@ -1,6 +1,10 @@
 """The errors the API layer itself answers with (the domain's own are
 ``eventmaster.errors.DomainError`` and each app's ``errors.py``)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -46,7 +50,7 @@ class RateLimitedError(APIException):
         self.wait = max(int(wait), 1)
 
 
-def error_body(*, status_code: int, code: str, detail: str) -> dict:
+def error_body(*, status_code: int, code: str, detail: str) -> dict[str, Any]:
     """The error shape for the few responses made outside DRF views."""
     error_type = "client_error" if status_code < 500 else "server_error"
     return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}

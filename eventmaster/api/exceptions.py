@@ -16,13 +16,17 @@ one e-mail per account, one scan per nonce) and raise their domain errors.
 Any other is our bug: a 500, logged with the request id.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import Any, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_ratelimit.exceptions import Ratelimited
 from drf_standardized_errors.handler import ExceptionHandler as BaseHandler
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from eventmaster.dberrors import DbFault, db_fault
@@ -62,7 +66,7 @@ class ExceptionHandler(BaseHandler):
             return _normalize_token_error(exc)
         return super().convert_known_exceptions(exc)
 
-    def report_exception(self, exc: exceptions.APIException, response) -> None:
+    def report_exception(self, exc: exceptions.APIException, response: Response) -> None:
         # An outage is logged once per request as a warning (above), not
         # reported as a crash of ours with a traceback.
         if not isinstance(exc, ServiceUnavailableError):
@@ -74,17 +78,18 @@ def domain_error_to_api(exc: DomainError) -> exceptions.APIException:
     converted = exceptions.APIException(detail=exc.detail, code=exc.code)
     converted.status_code = int(exc.status_code)
     if converted.status_code == 401:
-        converted.auth_header = 'Bearer realm="api"'
+        converted.auth_header = 'Bearer realm="api"'  # type: ignore[attr-defined]  # read by DRF's handler (getattr); the stubs lack it
     return converted
 
 
 def _normalize_token_error(exc: exceptions.AuthenticationFailed) -> exceptions.APIException:
     """simplejwt puts a dict (detail, code, messages) in ``detail``; the error
     shape wants one item with a stable code."""
-    detail = exc.detail
+    # The caller checked: simplejwt's detail is a dict.
+    detail = cast(dict[str, Any], exc.detail)
     code = str(detail.get("code") or "token_not_valid")
     message = detail.get("detail") or "Token is invalid or expired."
     converted = exceptions.AuthenticationFailed(detail=str(message), code=code)
     converted.status_code = exc.status_code
-    converted.auth_header = getattr(exc, "auth_header", None)
+    converted.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]  # as above
     return converted

@@ -1,5 +1,9 @@
 """Shared django-filter pieces."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import django_filters
 from django import forms
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +17,7 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
     """``true`` or ``false``; anything else is a 400, not silently ignored
     (django-filter's BooleanFilter drops values it cannot read)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("choices", (("true", "true"), ("false", "false")))
         kwargs.setdefault("coerce", lambda value: value == "true")
         kwargs.setdefault("empty_value", None)
@@ -21,7 +25,7 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
 
 
 class OffsetIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         if lacks_utc_offset(value):
             raise forms.ValidationError(OFFSET_REQUIRED, code="invalid")
         return super().to_python(value)

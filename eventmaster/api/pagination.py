@@ -7,11 +7,18 @@ offsets are clamped to PostgreSQL's bigint (MAX_OFFSET), so no value can
 overflow the SQL OFFSET (and a page that far is empty anyway).
 """
 
-import re
+from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 # ASCII digits only (int() would also read "٣" or " 5" or "+5").
 _DIGITS = re.compile(r"[0-9]+")
@@ -35,19 +42,21 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
     default_limit = 20
     max_limit = 100
 
-    def get_limit(self, request) -> int:
+    def get_limit(self, request: Request) -> int:
         raw = request.query_params.get(self.limit_query_param)
         if raw is None:
             return self.default_limit
         return _parse(raw, self.limit_query_param, minimum=1, ceiling=self.max_limit)
 
-    def get_offset(self, request) -> int:
+    def get_offset(self, request: Request) -> int:
         raw = request.query_params.get(self.offset_query_param)
         if raw is None:
             return 0
         return _parse(raw, self.offset_query_param, minimum=0, ceiling=MAX_OFFSET)
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
         self.request = request
         self.limit = self.get_limit(request)
         self.offset = self.get_offset(request)
@@ -57,10 +66,10 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
             return []
         return list(queryset[self.offset : self.offset + self.limit])
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         return Response({"items": data, "total": self.count, "limit": self.limit, "offset": self.offset})
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["items", "total", "limit", "offset"],
@@ -77,7 +86,7 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         schema (eventmaster.api.schema.AutoSchema)."""
         return {self.limit_query_param: {"invalid"}, self.offset_query_param: {"invalid"}}
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         return [
             {
                 "name": self.limit_query_param,

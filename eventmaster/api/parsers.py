@@ -6,12 +6,19 @@ Python's decoder raises ``RecursionError`` on absurdly nested input
 (eventmaster.middleware.RequestBodyLimitMiddleware: 413).
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO, Any
+
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 
 class BoundedJSONParser(JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError as exc:

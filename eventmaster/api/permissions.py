@@ -8,10 +8,15 @@ refuses 403; rows outside a view's scope were never found (404), since the
 selectors filter with the rules too.
 """
 
+from __future__ import annotations
+
 from functools import cache
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from eventmaster.rules import SIGNED_IN, Rule
 
@@ -23,14 +28,14 @@ def rule_permission(rule: Rule) -> type[BasePermission]:
     class RulePermission(BasePermission):
         message = f"Only {rule.description} may do this."
 
-        def has_permission(self, request, view) -> bool:
+        def has_permission(self, request: Request, view: APIView) -> bool:
             if rule.object_rule:
                 # Decided on the object; a token is needed unless the rule
                 # lets anonymous callers see some rows.
                 return rule.anonymous or bool(request.user and request.user.is_authenticated)
             return bool(request.user and request.user.is_authenticated) and rule.allows(request.user)
 
-        def has_object_permission(self, request, view, obj) -> bool:
+        def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
             return rule.allows(request.user, obj)
 
     RulePermission.__name__ = RulePermission.__qualname__ = f"Rule[{rule.name}]"
@@ -42,26 +47,28 @@ def rule_permission(rule: Rule) -> type[BasePermission]:
 # outside is a 404); an action whose rule is the scope itself cannot answer
 # 403, any other object rule is checked on the row (403). (No docstring:
 # drf-spectacular would show it as every view's description.)
-class RuleAccess:
+class RuleAccess(APIView):
     access: dict[str, Rule] = {}
     scope_rule: Rule | None = None
 
     def access_rule(self) -> Rule | None:
         """The rule of this request's action; None for a method the view
         does not serve (DRF answers 405)."""
-        method = self.request.method.lower()
+        method = (self.request.method or "get").lower()
         key = getattr(self, "action", None) or ("get" if method == "head" else method)
         if key in self.access:
             return self.access[key]
         if key == "options":
             # The metadata of an endpoint is no secret of its rows.
             return SIGNED_IN
-        served = getattr(self, "action_map", None) or {m: m for m in self.http_method_names if hasattr(self, m)}
+        served = getattr(self, "action_map", None) or {
+            m: m for m in self.http_method_names if hasattr(self, m)
+        }
         if key not in served and key not in served.values():
             return None
         raise ImproperlyConfigured(f"{type(self).__name__} declares no rule for {key!r}")
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         rule = self.access_rule()
         if rule is None:
             return []

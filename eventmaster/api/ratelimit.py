@@ -4,15 +4,18 @@ The counters live in the ``default`` cache: Redis when ``REDIS_URL`` is set,
 else Django's database cache, so every server process shares them.
 """
 
+from __future__ import annotations
+
 import ipaddress
 
 from django.conf import settings
+from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
 from .errors import RateLimitedError
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     """The client address, trusting ``TRUSTED_PROXY_COUNT`` proxies.
 
     Each trusted proxy appends the address it received the request from to
@@ -33,7 +36,7 @@ def client_ip(request) -> str:
         return remote
 
 
-def enforce_rate_limit(request, *, group: str, key, rate: str) -> None:
+def enforce_rate_limit(request: HttpRequest, *, group: str, key: str, rate: str) -> None:
     """Count this request against ``group`` and raise 429 past ``rate``.
 
     ``key`` is ``"ip"`` or a value (e.g. a normalized e-mail address).

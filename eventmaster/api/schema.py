@@ -11,9 +11,12 @@ lists every code; a 400 domain error is merged into the operation's generic
 400 (validation and parse errors), which it would otherwise replace.
 """
 
+from __future__ import annotations
+
 import re
 from collections import defaultdict
 from functools import cache
+from typing import Any
 
 from django.db import models
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
@@ -27,6 +30,7 @@ from drf_standardized_errors.openapi_serializers import (
 )
 from inflection import camelize
 from rest_framework import serializers
+from rest_framework.pagination import BasePagination
 
 from eventmaster.errors import DomainError
 
@@ -47,13 +51,14 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         400 ``parse_error``, 413 and 415 (DRF parses the body on first use)."""
         return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
 
-    def _list_paginator(self):
+    def _list_paginator(self) -> BasePagination | None:
         """The paginator of a paginated list operation, else None."""
         if self.method != "GET" or not self._is_list_view():
             return None
-        return self._get_paginator()
+        paginator: BasePagination | None = self._get_paginator()  # type: ignore[no-untyped-call]  # drf-spectacular's method is unannotated
+        return paginator
 
-    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+    def _should_add_error_response(self, responses: dict[str, Any], status_code: str) -> bool:
         if status_code == "413" and not self._takes_body():
             return False
         # 503 (and any other code without a rule of its own) is added to
@@ -71,21 +76,21 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         # says it is limited with ``rate_limited = True``.
         return bool(getattr(self.view, "rate_limited", False)) or super()._should_add_http429_error_response()
 
-    def _get_filter_parameters(self) -> list[dict]:
+    def _get_filter_parameters(self) -> list[dict[str, Any]]:
         # django-filter reads an empty value (``?status=``) as no filter, as
         # a form's blank field: say so, or an empty date-time is "invalid".
         return [
             {**parameter, "allowEmptyValue": True} if parameter.get("in") == "query" else parameter
-            for parameter in super()._get_filter_parameters()
+            for parameter in super()._get_filter_parameters()  # type: ignore[no-untyped-call]  # unannotated upstream
         ]
 
-    def _determine_fields_with_error_codes(self):
-        fields = super()._determine_fields_with_error_codes()
+    def _determine_fields_with_error_codes(self) -> list[Any]:
+        fields: list[Any] = super()._determine_fields_with_error_codes()
         for data_field in fields:
             field = data_field.field
             if not isinstance(field, serializers.PrimaryKeyRelatedField) or field.read_only:
                 continue
-            if isinstance(field.get_queryset().model._meta.pk, models.UUIDField):
+            if isinstance(field.get_queryset().model._meta.pk, models.UUIDField):  # type: ignore[union-attr]  # a writable related field has a queryset
                 # DRF looks the value up with the model's UUIDField, whose
                 # Django ValidationError for a malformed UUID DRF reports
                 # as ``invalid`` (not incorrect_type).
@@ -102,10 +107,10 @@ class AutoSchema(StandardizedErrorsAutoSchema):
                 errors.setdefault(field, set()).update(codes)
         return errors
 
-    def _get_http400_serializer(self, domain_codes: tuple[str, ...] = ()):
+    def _get_http400_serializer(self, domain_codes: tuple[str, ...] = ()) -> PolymorphicProxySerializer:
         """The generic 400 (validation and parse errors), with the view's 400
         domain errors (``client_error`` like a parse error) beside them."""
-        variants = {}
+        variants: dict[str, Any] = {}
         if self._should_add_validation_error_response():
             variants[ValidationErrorEnum.VALIDATION_ERROR.value] = (
                 self._get_serializer_for_validation_error_response()
@@ -132,13 +137,17 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             resource_type_field_name="type",
         )
 
-    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+    def _get_response_for_code(
+        self, serializer: Any, status_code: str, media_types: Any = None, direction: str = "response"
+    ) -> dict[str, Any]:
         if status_code == "400" and direction == "response":
             codes = getattr(getattr(serializer, "response", serializer), "domain_error_codes", None)
             if codes:
                 description = getattr(serializer, "description", "")
                 serializer = OpenApiResponse(self._get_http400_serializer(codes), description=description)
-        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        response: dict[str, Any] = super()._get_response_for_code(
+            serializer, status_code, media_types, direction
+        )  # type: ignore[no-untyped-call]  # unannotated upstream
         if status_code in _STATUS_WITH_RETRY_AFTER and direction == "response":
             response = {"headers": {**response.get("headers", {}), **_RETRY_AFTER}, **response}
         return response
@@ -165,7 +174,9 @@ class ErrorCode503Enum(models.TextChoices):
     SERVICE_UNAVAILABLE = "service_unavailable"
 
 
-def _error_item(name: str, code_field: serializers.Field) -> type[serializers.Serializer]:
+def _error_item(
+    name: str, code_field: serializers.Field[Any, Any, Any, Any]
+) -> type[serializers.Serializer[Any]]:
     # The "ErrorComponent" suffix keeps these out of the enum post-processing
     # hook, which would otherwise merge equal-named code enums.
     return type(
@@ -180,8 +191,8 @@ def _error_item(name: str, code_field: serializers.Field) -> type[serializers.Se
 
 
 def _error_response(
-    name: str, item: type[serializers.Serializer], error_type=ClientErrorEnum
-) -> type[serializers.Serializer]:
+    name: str, item: type[serializers.Serializer[Any]], error_type: type[models.TextChoices] = ClientErrorEnum
+) -> type[serializers.Serializer[Any]]:
     return type(
         f"{name}ErrorResponse",
         (serializers.Serializer,),
@@ -203,12 +214,12 @@ ErrorResponse503Serializer = _error_response("Error503", _Error503, ServerErrorE
 
 
 @cache
-def _domain_error_serializer(status_code: int, codes: tuple[str, ...]) -> type[serializers.Serializer]:
+def _domain_error_serializer(status_code: int, codes: tuple[str, ...]) -> type[serializers.Serializer[Any]]:
     name = f"Error{status_code}" + "".join(c.title().replace("_", "") for c in codes)
     item = _error_item(name, serializers.ChoiceField(choices=[(c, c) for c in codes]))
     serializer = _error_response(name, item)
     # Read by AutoSchema: a 400 domain error joins the generic 400.
-    serializer.domain_error_codes = codes
+    serializer.domain_error_codes = codes  # type: ignore[attr-defined]  # a class built here; an attribute of ours
     return serializer
 
 
@@ -226,7 +237,9 @@ def error_responses(*errors: type[DomainError]) -> dict[int, OpenApiResponse]:
     }
 
 
-def postprocess_indexed_attrs(result: dict, generator, request, public) -> dict:
+def postprocess_indexed_attrs(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """drf-standardized-errors names the ``attr`` of a list item's error
     ``roles.INDEX``; the server says ``roles.0``. Such an attr becomes a
     pattern, and the oneOf that holds it loses its discriminator (whose

@@ -1,8 +1,12 @@
 """Shared input plumbing: validate_input, and the strict fields every input
 serializer uses for UUIDs and timestamps (docs/api.md, Conventions)."""
 
+from __future__ import annotations
+
 import datetime
+import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
@@ -10,13 +14,16 @@ from rest_framework import serializers
 OFFSET_REQUIRED = "Datetime needs a UTC offset, e.g. 2026-05-01T18:00:00Z or 2026-05-01T20:00:00+02:00."
 
 
-def validate_input(serializer_class: type[serializers.Serializer], data, **kwargs) -> dict:
+def validate_input(
+    serializer_class: type[serializers.Serializer[Any]], data: Any, **kwargs: Any
+) -> dict[str, Any]:
     """Validate request data with an input serializer (400 on errors) and
     return the validated data, for views that hand it to a service."""
     serializer = serializer_class(data=data, **kwargs)
     _refuse_other_json_types(serializer, data)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
 
 
 class StrictUUIDField(serializers.UUIDField):
@@ -24,13 +31,13 @@ class StrictUUIDField(serializers.UUIDField):
     so ``true``, an int in Python) as ``UUID(int=...)``: ``"nonce": true``
     would be the nonce 00000000-...-0001. Any non-string is 400 ``invalid``."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> uuid.UUID:
         if not isinstance(data, str):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
 
 
-def lacks_utc_offset(value) -> bool:
+def lacks_utc_offset(value: object) -> bool:
     """A date and time without a UTC offset ("2027-05-01T18:00:00"), which
     Django would silently read as UTC. A date alone is no time of day and
     stays accepted (midnight UTC); what cannot be parsed is left to the
@@ -51,7 +58,7 @@ class OffsetDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an offset (``Z`` is one), or a date alone; a naive
     date-time is 400 ``invalid``, never silently UTC."""
 
-    def to_internal_value(self, value) -> datetime.datetime:
+    def to_internal_value(self, value: Any) -> datetime.datetime:
         if lacks_utc_offset(value):
             raise serializers.ValidationError(OFFSET_REQUIRED, code="invalid")
         return super().to_internal_value(value)
@@ -61,7 +68,9 @@ class OffsetDateTimeField(serializers.DateTimeField):
 # its CharField stores the number 0 as "0", its BooleanField takes 0, 1 and
 # "yes", its IntegerField takes "5". A client sending another type has a bug
 # we should tell it about, not guess around.
-_JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[type, ...], tuple[type, ...]], ...] = (
+_JSON_TYPES: tuple[
+    tuple[type[serializers.Field[Any, Any, Any, Any]], tuple[type, ...], tuple[type, ...]], ...
+] = (
     # (field class, accepted Python types of the parsed JSON, refused subtypes)
     (serializers.CharField, (str,), ()),
     (serializers.BooleanField, (bool,), ()),
@@ -69,12 +78,12 @@ _JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[type, ...], tuple[type, 
 )
 
 
-def _refuse_other_json_types(serializer: serializers.Serializer, data) -> None:
+def _refuse_other_json_types(serializer: serializers.Serializer[Any], data: object) -> None:
     """A top-level value of another JSON type than the field's is a 400 with
     the field's own (documented) ``invalid`` code."""
     if not isinstance(data, Mapping):
         return
-    errors = {}
+    errors: dict[str, list[serializers.ErrorDetail]] = {}
     for name, field in serializer.fields.items():
         value = data.get(name)
         if field.read_only or value is None:
@@ -82,7 +91,8 @@ def _refuse_other_json_types(serializer: serializers.Serializer, data) -> None:
         for field_class, accepted, refused in _JSON_TYPES:
             if isinstance(field, field_class):
                 if not isinstance(value, accepted) or isinstance(value, refused):
-                    errors[name] = [serializers.ErrorDetail(field.error_messages["invalid"], code="invalid")]
+                    # ErrorDetail is a str built from the (possibly lazy) message.
+                    errors[name] = [serializers.ErrorDetail(field.error_messages["invalid"], code="invalid")]  # type: ignore[arg-type]
                 break
     if errors:
         raise serializers.ValidationError(errors)

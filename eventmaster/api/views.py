@@ -1,9 +1,12 @@
 """Operational endpoints and the JSON fallbacks for paths under /api/."""
 
+from __future__ import annotations
+
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 import psycopg
 from django.core.cache import cache
@@ -69,7 +72,7 @@ def _database_answers() -> bool:
         return False
 
 
-def _probe_postgres(params: dict) -> bool:
+def _probe_postgres(params: dict[str, Any]) -> bool:
     try:
         with psycopg.connect(**params) as probe:
             probe.execute("SELECT 1")
@@ -83,21 +86,22 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 @csrf_exempt
-def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any unknown path under /api/ (any method) gets the JSON 404."""
     return JsonResponse(error_body(status_code=404, code="not_found", detail="Not found."), status=404)
 
 
-def handler404(request: HttpRequest, exception=None):
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return api_not_found(request)
     return defaults.page_not_found(request, exception)
 
 
-def handler500(request: HttpRequest):
+def handler500(request: HttpRequest) -> HttpResponse:
     """Errors outside DRF's views (middleware, the admin, plain views). The
     database being down is no bug of ours: 503 with Retry-After."""
-    if db_fault(sys.exception()) is not None:
+    # Django calls handler500 while handling the exception: sys.exception() is set.
+    if db_fault(sys.exception()) is not None:  # type: ignore[arg-type]
         return _unavailable(request)
     if _is_api(request):
         return JsonResponse(
@@ -108,6 +112,7 @@ def handler500(request: HttpRequest):
 
 def _unavailable(request: HttpRequest) -> HttpResponse:
     error = ServiceUnavailableError()
+    response: HttpResponse
     if _is_api(request):
         response = JsonResponse(
             error_body(status_code=503, code=error.default_code, detail=str(error.detail)), status=503
