@@ -1,72 +1,41 @@
 """Who may do what with registrations (see eventmaster/rules.py): each rule
-once, in both its forms; registrations/tests/test_rules.py holds them to the
+once, in both its forms; events/tests/test_rules.py holds them to the
 same answers."""
 
 from typing import Any
 
 from django.db.models import Q
 
-from eventmaster.roles import is_admin
 from eventmaster.rules import Rule
-from events.rules import (
-    MANAGE_EVENT,
-    RUN_DOOR,
-    can_manage_event,
-    can_run_event_door,
-)
+from events.rules import MANAGE_EVENT, RUN_DOOR
 
 from .models import Registration
 
 
-def _either(own: Q, other: Q | None) -> Q | None:
-    return None if other is None else own | other
+def attendee_or(event_rule: Rule, name: str, description: str) -> Rule:
+    """A rule on registrations: the attendee, or whoever ``event_rule``
+    allows on the registration's event (both forms composed from the event
+    rule's)."""
+
+    def scope(user: Any, prefix: str) -> Q | None:
+        if not user.is_authenticated:
+            return Q(pk__in=[])
+        through_event = event_rule.q(user, f"{prefix}event__")
+        return None if through_event is None else Q(**{f"{prefix}user_id": user.pk}) | through_event
+
+    def check(user: Any, registration: Registration) -> bool:
+        if not user.is_authenticated:
+            return False
+        return registration.user_id == user.pk or event_rule.allows(user, registration.event)
+
+    return Rule(name, description, check=check, scope=scope)
 
 
-# --- see a registration: the attendee, and whoever runs the event's door ------
-
-
-def _view_scope(user: Any, prefix: str) -> Q | None:
-    if is_admin(user):
-        return None
-    if not user.is_authenticated:
-        return Q(pk__in=[])
-    return _either(Q(**{f"{prefix}user_id": user.pk}), RUN_DOOR.q(user, f"{prefix}event__"))
-
-
-def can_see_registration(user: Any, registration: Registration) -> bool:
-    if not user.is_authenticated:
-        return False
-    return registration.user_id == user.pk or can_run_event_door(user, registration.event)
-
-
-VIEW_REGISTRATION = Rule(
-    "registrations.view",
-    "the attendee, the event's organizer, admins and the event's door staff",
-    check=can_see_registration,
-    scope=_view_scope,
+# See a registration: the attendee, and whoever runs the event's door.
+VIEW_REGISTRATION = attendee_or(
+    RUN_DOOR, "registrations.view", "the attendee, the event's organizer, admins and the event's door staff"
 )
-
-
-# --- cancel it, fetch its ticket: the attendee, and whoever manages the event --
-
-
-def _manage_scope(user: Any, prefix: str) -> Q | None:
-    if is_admin(user):
-        return None
-    if not user.is_authenticated:
-        return Q(pk__in=[])
-    return _either(Q(**{f"{prefix}user_id": user.pk}), MANAGE_EVENT.q(user, f"{prefix}event__"))
-
-
-def can_manage_registration(user: Any, registration: Registration) -> bool:
-    if not user.is_authenticated:
-        return False
-    return registration.user_id == user.pk or can_manage_event(user, registration.event)
-
-
-MANAGE_REGISTRATION = Rule(
-    "registrations.manage",
-    "the attendee, the event's organizer and admins",
-    check=can_manage_registration,
-    scope=_manage_scope,
+# Cancel it, fetch its ticket: the attendee, and whoever manages the event.
+MANAGE_REGISTRATION = attendee_or(
+    MANAGE_EVENT, "registrations.manage", "the attendee, the event's organizer and admins"
 )
