@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
@@ -88,7 +89,7 @@ COUNTED = {
 
 @dataclass(frozen=True)
 class CountDrift:
-    event_id: object
+    event_id: UUID
     column: str
     stored: int
     actual: int

@@ -4,6 +4,7 @@ management commands all call these functions."""
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
@@ -239,7 +240,7 @@ def reminder_send(*, registration: Registration) -> bool:
 
 
 @transaction.atomic
-def event_counts_fix(*, event_id: object) -> list[CountDrift]:
+def event_counts_fix(*, event_id: UUID) -> list[CountDrift]:
     """Recount one event under its row lock and correct its counters when
     they drifted; returns the drift found under the lock (empty: nothing
     to correct)."""
