@@ -1,9 +1,8 @@
 """Shared by grant_role and revoke_role: thin wrappers around the services."""
 
-from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.errors import UnknownRoleError
 from accounts.models import User, normalize_email
@@ -13,7 +12,7 @@ from eventmaster.roles import Role
 class RoleCommand(BaseCommand):
     verb = ""
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email", help="The account's e-mail address.")
         parser.add_argument("role", help=f"One of: {', '.join(Role.values)}.")
 
