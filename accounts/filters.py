@@ -1,5 +1,5 @@
 import django_filters
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from eventmaster.api.filters import StrictBooleanFilter
 from eventmaster.roles import Role
@@ -14,13 +14,13 @@ class UserFilterSet(django_filters.FilterSet):
     )
     is_active = StrictBooleanFilter()
 
-    def filter_role(self, queryset, name, value):
+    def filter_role(self, queryset: QuerySet[User], name: str, value: str) -> QuerySet[User]:
         condition = Q(**{f"has_role_{value}": True})
         if value == Role.ADMIN:
             condition |= Q(is_superuser=True)
         return queryset.filter(condition)
 
-    def filter_q(self, queryset, name, value):
+    def filter_q(self, queryset: QuerySet[User], name: str, value: str) -> QuerySet[User]:
         return queryset.filter(Q(email__icontains=value) | Q(full_name__icontains=value))
 
     class Meta:

@@ -34,7 +34,7 @@ def _user_for_auth_sql(vendor: str) -> str:
     """  # noqa: S608
 
 
-def user_get_for_auth(*, pk) -> User | None:
+def user_get_for_auth(*, pk: object) -> User | None:
     """The user behind a token, with their roles, in one query per request:
     one row per group the user is in (a LEFT JOIN, so a user in no group
     still has one). Every authenticated request pays this, so it runs as

@@ -1,11 +1,13 @@
 """Every write on accounts that has a rule: sign-up, roles, passwords, tokens."""
 
 from collections.abc import Iterable
+from typing import cast
 
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.models import Group, update_last_login
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -64,13 +66,13 @@ def user_create(
     return user
 
 
-def user_login(*, request, email: str, password: str) -> User:
+def user_login(*, request: HttpRequest | None, email: str, password: str) -> User:
     """Check credentials. Unknown e-mail, wrong password and inactive account
     get the same ``InvalidCredentialsError`` (401), so none can be probed."""
     user = authenticate(request, email=normalize_email(email), password=password)
     if user is None:
         raise InvalidCredentialsError()
-    update_last_login(None, user)
+    update_last_login(User, user)  # the receiver ignores its sender (Django's login() sends the user's class)
     return user
 
 
@@ -84,13 +86,14 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     issued. A token that is invalid, expired, already used (rotation reuse,
     also by a concurrent request) or whose user is gone or inactive -> 401."""
     try:
-        token = RefreshToken(refresh)
+        token = RefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt hints Token; it takes the encoded str
     except TokenError as exc:
         raise TokenNotValidError(str(exc)) from exc
     user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
     if user is None:
         raise TokenNotValidError("No active account for this token.")
-    _, created = token.blacklist()
+    # simplejwt hints BlacklistedToken; the method returns get_or_create()'s pair.
+    _, created = cast(tuple[BlacklistedToken, bool], token.blacklist())
     if not created:
         raise TokenNotValidError("Token is blacklisted.")
     return tokens_for(user=user)
@@ -100,7 +103,7 @@ def token_revoke(*, user: User, refresh: str) -> None:
     """Log out: blacklist the caller's own refresh token (400 if it is not a
     valid refresh token of the caller)."""
     try:
-        token = RefreshToken(refresh)
+        token = RefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt hints Token; it takes the encoded str
     except TokenError as exc:
         raise ValidationError({"refresh": ValidationError(str(exc), code="token_not_valid")}) from exc
     if str(token.get("user_id")) != str(user.pk):

@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -15,6 +17,7 @@ from eventmaster.converters import UUID_CONVERTER
 from eventmaster.rules import ANYONE, SIGNED_IN
 
 from . import services
+from .authentication import signed_in_user
 from .errors import CannotDemoteSelfError, EmailTakenError, InvalidCredentialsError, TokenNotValidError
 from .filters import UserFilterSet
 from .models import User, normalize_email
@@ -110,7 +113,7 @@ class LogoutView(RuleAccess, APIView):
     @extend_schema(tags=["auth"], request=RefreshInputSerializer, responses={204: None}, summary="Log out")
     def post(self, request: Request) -> Response:
         data = validate_input(RefreshInputSerializer, request.data)
-        services.token_revoke(user=request.user, refresh=data["refresh"])
+        services.token_revoke(user=signed_in_user(request), refresh=data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -129,7 +132,8 @@ class MeView(RuleAccess, APIView):
     )
     def patch(self, request: Request) -> Response:
         data = validate_input(MeUpdateInputSerializer, request.data, partial=True)
-        user = services.user_update(user=request.user, by=request.user, **data)
+        me = signed_in_user(request)
+        user = services.user_update(user=me, by=me, **data)
         return Response(UserSerializer(user).data)
 
 
@@ -146,7 +150,7 @@ class MePasswordView(RuleAccess, APIView):
     )
     def post(self, request: Request) -> Response:
         data = validate_input(PasswordChangeInputSerializer, request.data)
-        services.user_change_password(user=request.user, **data)
+        services.user_change_password(user=signed_in_user(request), **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -170,10 +174,10 @@ class UserViewSet(RuleAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     def get_queryset(self) -> QuerySet[User]:
         return user_list()
 
-    def partial_update(self, request: Request, pk=None) -> Response:
+    def partial_update(self, request: Request, pk: UUID | None = None) -> Response:
         user = self.get_object()
         data = validate_input(UserUpdateInputSerializer, request.data, partial=True)
         # Re-read (with the roles annotated) before the update commits.
         with transaction.atomic():
-            services.user_update(user=user, by=request.user, **data)
+            services.user_update(user=user, by=signed_in_user(request), **data)
             return Response(UserSerializer(self.get_object()).data)

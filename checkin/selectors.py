@@ -1,7 +1,10 @@
 """Door statistics, computed by the database (two queries)."""
 
+from typing import Any
+
 from django.db.models import Count, F
 from django.db.models.functions import TruncMinute
+from django.db.models.functions.datetime import TruncBase
 
 from events.models import Event
 from registrations.selectors import registration_door_counts
@@ -9,7 +12,7 @@ from registrations.selectors import registration_door_counts
 from .models import Scan
 
 
-def checkin_stats(*, event: Event) -> dict:
+def checkin_stats(*, event: Event) -> dict[str, Any]:
     """The door counts (registrations.selectors.registration_door_counts:
     the event's counter columns and one aggregate) and the arrivals."""
     return {
@@ -18,7 +21,7 @@ def checkin_stats(*, event: Event) -> dict:
     }
 
 
-def checkin_arrivals(*, event: Event, bucket=TruncMinute) -> list[dict]:
+def checkin_arrivals(*, event: Event, bucket: type[TruncBase] = TruncMinute) -> list[dict[str, Any]]:
     """Arrivals per time bucket, from the scan log: the ``ok`` scan that
     checked each currently checked-in registration in (an undone check-in is
     no arrival; a re-check-in counts once, at its latest time)."""

@@ -1,5 +1,8 @@
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import Direction, PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
@@ -7,6 +10,7 @@ from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField
 from registrations.serializers import RegistrationSerializer, render_datetime
 
 from .models import Scan
+from .services import ScanOutcome
 
 
 class ScanInputSerializer(serializers.Serializer):
@@ -41,7 +45,7 @@ class _WrongEventRegistrationSchema(OpenApiSerializerExtension):
 
     target_class = WrongEventRegistrationSerializer
 
-    def map_serializer(self, auto_schema, direction) -> dict:
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
         return {**super().map_serializer(auto_schema, direction), "additionalProperties": False}
 
 
@@ -56,14 +60,14 @@ class ScanResultSerializer(serializers.Serializer):
     checked_in_at = serializers.DateTimeField(allow_null=True)
     checked_in_by = UserRefSerializer(allow_null=True)
 
-    def to_representation(self, outcome) -> dict:
+    def to_representation(self, outcome: ScanOutcome) -> dict[str, Any]:
         # Built by hand, as RegistrationSerializer is (the door scan's hot
         # path); checkin/tests/test_serializers.py holds it to DRF's output.
-        by = outcome.checked_in_by
+        by, checked_in_at = outcome.checked_in_by, outcome.checked_in_at
         return {
             "result": str(outcome.result),
             "registration": self.get_registration(outcome),
-            "checked_in_at": render_datetime(outcome.checked_in_at),
+            "checked_in_at": None if checked_in_at is None else render_datetime(checked_in_at),
             "checked_in_by": None if by is None else {"id": str(by.pk), "full_name": by.full_name},
         }
 
@@ -75,7 +79,7 @@ class ScanResultSerializer(serializers.Serializer):
             many=False,
         )
     )
-    def get_registration(self, outcome) -> dict | None:
+    def get_registration(self, outcome: ScanOutcome) -> dict[str, Any] | None:
         registration = outcome.registration
         if registration is None:
             return None

@@ -25,7 +25,7 @@ class ScanOutcome:
     result: str
     registration: Registration | None
     checked_in_at: datetime | None
-    checked_in_by: object | None  # the user who checked the ticket in
+    checked_in_by: User | None  # the user who checked the ticket in
 
 
 class _NonceAlreadyUsed(Exception):
@@ -96,7 +96,12 @@ def _outcome(result: str, registration: Registration | None) -> ScanOutcome:
 
 
 def checkin_scan(
-    *, ticket_code: str, event: Event, by, nonce: UUID | None = None, scanned_at: datetime | None = None
+    *,
+    ticket_code: str,
+    event: Event,
+    by: User | None,
+    nonce: UUID | None = None,
+    scanned_at: datetime | None = None,
 ) -> ScanOutcome:
     """Scan a ticket at ``event``: check it in, or say why not.
 
@@ -115,7 +120,9 @@ def checkin_scan(
 
 
 @transaction.atomic
-def _scan(*, ticket_code, event, by, nonce, scanned_at) -> ScanOutcome:
+def _scan(
+    *, ticket_code: str, event: Event, by: User | None, nonce: UUID | None, scanned_at: datetime | None
+) -> ScanOutcome:
     registration = _locked_registration(ticket_code, event)
     now = timezone.now()
     result = _refusal(registration, event)
@@ -132,7 +139,7 @@ def _scan(*, ticket_code, event, by, nonce, scanned_at) -> ScanOutcome:
 
 
 @transaction.atomic
-def checkin_undo(*, ticket_code: str, event: Event, by) -> ScanOutcome:
+def checkin_undo(*, ticket_code: str, event: Event, by: User | None) -> ScanOutcome:
     """Clear a check-in (``undone``), or ``not_checked_in``, or a refusal.
     Locks the registration row; logged as a Scan like every scan."""
     registration = _locked_registration(ticket_code, event)
@@ -148,7 +155,17 @@ def checkin_undo(*, ticket_code: str, event: Event, by) -> ScanOutcome:
     return _outcome(result, registration)
 
 
-def _log(event, registration, ticket_code, action, result, by, now, nonce, scanned_at) -> None:
+def _log(
+    event: Event,
+    registration: Registration | None,
+    ticket_code: str,
+    action: str,
+    result: str,
+    by: User | None,
+    now: datetime,
+    nonce: UUID | None,
+    scanned_at: datetime | None,
+) -> None:
     try:
         db.insert(
             Scan,
@@ -169,7 +186,9 @@ def _log(event, registration, ticket_code, action, result, by, now, nonce, scann
         raise _NonceAlreadyUsed() from exc
 
 
-def _replay(*, ticket_code: str, event: Event, by, nonce: UUID, scanned_at) -> ScanOutcome:
+def _replay(
+    *, ticket_code: str, event: Event, by: User | None, nonce: UUID | None, scanned_at: datetime | None
+) -> ScanOutcome:
     """The original scan's outcome, for a retry; only here, off the hot
     path, is the nonce's original request compared with this one."""
     original = Scan.objects.select_related(
@@ -182,7 +201,9 @@ def _replay(*, ticket_code: str, event: Event, by, nonce: UUID, scanned_at) -> S
 
 
 @transaction.atomic
-def _log_nonce_reused(*, ticket_code: str, event: Event, by, scanned_at) -> None:
+def _log_nonce_reused(
+    *, ticket_code: str, event: Event, by: User | None, scanned_at: datetime | None
+) -> None:
     # Committed before the error is raised (callers must not wrap the scan in
     # a transaction that rolls back on it: the API's views do not). Nothing
     # is checked in, so the registration row is not locked.

@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from drf_spectacular.utils import extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework.exceptions import ValidationError
@@ -5,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import signed_in_user
 from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
@@ -35,7 +38,7 @@ class _DoorView(RuleAccess, APIView):
     scope_rule = VIEW_EVENT
     access = {"post": RUN_DOOR}
 
-    def door_event(self, event_id) -> Event:
+    def door_event(self, event_id: UUID) -> Event:
         """The event of the body, if the caller may check in there: 400 for
         an id that names no event or one the caller may not see (a draft
         must not be told apart from nothing), 403 for an event they see but
@@ -46,7 +49,7 @@ class _DoorView(RuleAccess, APIView):
         self.check_object_permissions(self.request, event)
         return event
 
-    def answer(self, outcome) -> Response:
+    def answer(self, outcome: services.ScanOutcome) -> Response:
         return Response(ScanResultSerializer(outcome, context={"request": self.request}).data)
 
 
@@ -65,7 +68,7 @@ class CheckinView(_DoorView):
             services.checkin_scan(
                 ticket_code=data["ticket_code"],
                 event=event,
-                by=request.user,
+                by=signed_in_user(request),
                 nonce=data.get("nonce"),
                 scanned_at=data.get("scanned_at"),
             )
@@ -84,7 +87,7 @@ class CheckinUndoView(_DoorView):
         data = validate_input(UndoInputSerializer, request.data)
         event = self.door_event(data["event_id"])
         return self.answer(
-            services.checkin_undo(ticket_code=data["ticket_code"], event=event, by=request.user)
+            services.checkin_undo(ticket_code=data["ticket_code"], event=event, by=signed_in_user(request))
         )
 
 
@@ -95,7 +98,7 @@ class EventCheckinStatsView(RuleAccess, APIView):
     @extend_schema(
         tags=TAGS, responses={200: CheckinStatsSerializer}, summary="Door statistics and arrivals per minute"
     )
-    def get(self, request: Request, event_id) -> Response:
+    def get(self, request: Request, event_id: UUID) -> Response:
         event = event_get_visible(user=request.user, pk=event_id)
         self.check_object_permissions(request, event)
         return Response(CheckinStatsSerializer(checkin_stats(event=event)).data)

@@ -1,10 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from accounts.authentication import signed_in_user
 from accounts.models import User
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.errors import DomainError
@@ -28,14 +39,17 @@ class EventAdminForm(forms.ModelForm):
         labels = {"staff": "Door staff"}
         help_texts = {"staff": "Who may scan tickets at this event (users with the check-in role)."}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        staff = self.fields["staff"]
+        # The form field of the staff ManyToManyField (fields holds them as Field).
+        staff = cast("forms.ModelMultipleChoiceField[User]", self.fields["staff"])
         staff.queryset = User.objects.filter(groups__name=Role.CHECKIN).order_by("full_name", "email")
-        staff.label_from_instance = lambda user: f"{user.full_name} <{user.email}>"
+        # An instance attribute in place of the method (a lambda, no field subclass): mypy forbids it.
+        staff.label_from_instance = lambda user: f"{user.full_name} <{user.email}>"  # type: ignore[method-assign, assignment]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data  # what ModelForm.clean() returns (its hint allows None)
         changes = {field: cleaned[field] for field in FORM_FIELDS if field in cleaned}
         services.event_validate(self.instance, changes)  # a ValidationError becomes form errors
         if not self.instance._state.adding and "capacity" in changes:
@@ -50,10 +64,12 @@ class TimeFilter(admin.SimpleListFilter):
     title = "when"
     parameter_name = "when"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> tuple[tuple[str, str], ...]:
         return (("upcoming", "Upcoming"), ("past", "Past"))
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
         if self.value() == "upcoming":
             return queryset.filter(start_at__gte=timezone.now())
         if self.value() == "past":
@@ -84,21 +100,21 @@ class EventAdmin(OrganizerScopedAdmin):
 
     # The counts are the event row's counter columns: no aggregate over the
     # registrations per page (check-ins are on each event's dashboard).
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         return super().get_queryset(request).select_related("organizer")
 
     @admin.display(ordering="confirmed_count")
-    def confirmed(self, event):
+    def confirmed(self, event: Event) -> int:
         return event.confirmed_count
 
     @admin.display(ordering="waitlisted_count")
-    def waitlisted(self, event):
+    def waitlisted(self, event: Event) -> int:
         return event.waitlisted_count
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None) -> tuple[str, ...]:
         return ("status", "organizer", "registrations", "door") if obj else ()
 
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj: Event | None = None) -> tuple[str, ...]:
         if obj is None:
             return (*FORM_FIELDS, "staff")
         return (*FORM_FIELDS, "staff", "status", "organizer", "registrations", "door")
@@ -106,7 +122,7 @@ class EventAdmin(OrganizerScopedAdmin):
     # Links, not inlines: an event may have 100,000 registrations. The pages
     # linked are the other apps' admin pages, named by URL (no import).
     @admin.display(description="registrations")
-    def registrations(self, event):
+    def registrations(self, event: Event) -> SafeString:
         changelist = reverse("admin:registrations_registration_changelist")
         return format_html(
             '{} confirmed, {} waitlisted: <a href="{}?event__id__exact={}">see the registrations</a>',
@@ -117,31 +133,31 @@ class EventAdmin(OrganizerScopedAdmin):
         )
 
     @admin.display(description="check-in dashboard")
-    def door(self, event):
+    def door(self, event: Event) -> SafeString:
         return format_html(
             '<a href="{}">Open the check-in dashboard</a>',
             reverse("admin:checkin_event_dashboard", args=[event.pk]),
         )
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Event, form: ModelForm[Event], change: bool) -> None:
         changes = {field: form.cleaned_data[field] for field in FORM_FIELDS if field in form.cleaned_data}
         if change:
             services.event_update(event=obj, **changes)
         else:
-            created = services.event_create(organizer=request.user, **changes)
+            created = services.event_create(organizer=signed_in_user(request), **changes)
             # The admin goes on with ``obj`` (log entry, redirect): make it the created event.
             obj.pk = created.pk
             obj._state.adding = False
         obj.refresh_from_db()
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(self, request: HttpRequest, form: ModelForm[Event], formsets: Any, change: bool) -> None:
         # Door staff through the services (they check the role), not form.save_m2m().
         self._save_door_staff(form.instance, set(form.cleaned_data.get("staff", ())))
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
     @staticmethod
-    def _save_door_staff(event: Event, chosen: set) -> None:
+    def _save_door_staff(event: Event, chosen: set[User]) -> None:
         # Only among the form's choices: someone assigned who has since lost
         # the role stays assigned (and cannot scan) until removed by the API.
         current = set(event.staff.filter(groups__name=Role.CHECKIN))
@@ -150,24 +166,24 @@ class EventAdmin(OrganizerScopedAdmin):
         for user in current - chosen:
             services.event_staff_remove(event=event, user=user)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         # Nothing with registrations is ever destroyed: cancel it instead.
         return super().has_delete_permission(request, obj) and not (obj and obj.registrations.exists())
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Event) -> None:
         services.event_delete(event=obj)
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # deletes go through the service one at a time
         return actions
 
     @admin.action(description="Publish selected draft events", permissions=("change",))
-    def publish_events(self, request, queryset):
+    def publish_events(self, request: HttpRequest, queryset: QuerySet[Event]) -> None:
         self._each(request, queryset, services.event_publish, "published")
 
     @admin.action(description="Cancel selected events (and all their registrations)", permissions=("change",))
-    def cancel_events(self, request, queryset):
+    def cancel_events(self, request: HttpRequest, queryset: QuerySet[Event]) -> TemplateResponse | None:
         if request.POST.get("confirmed") != "yes":
             return TemplateResponse(
                 request,
@@ -176,14 +192,16 @@ class EventAdmin(OrganizerScopedAdmin):
                     **self.admin_site.each_context(request),
                     "title": "Cancel events?",
                     "events": queryset,
-                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
                     "opts": self.model._meta,
                 },
             )
         self._each(request, queryset, services.event_cancel, "cancelled")
         return None
 
-    def _each(self, request, queryset, service, verb: str) -> None:
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[Event], service: Callable[..., object], verb: str
+    ) -> None:
         done = 0
         for event in queryset:
             try:

@@ -7,7 +7,7 @@ import icalendar
 from .models import Event
 from .sanitize import sanitize_plain_text
 
-_STATUS = {
+_STATUS: dict[str, str] = {
     Event.Status.DRAFT: "TENTATIVE",
     Event.Status.PUBLISHED: "CONFIRMED",
     Event.Status.CANCELLED: "CANCELLED",

@@ -36,6 +36,11 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not a column: (user id, assigned to the door staff?) as read with the
+    # event by events.selectors.event_get_for_door, for events.rules; absent
+    # on an event read any other way (read it with getattr).
+    door_staff_for: tuple[uuid.UUID | None, bool]
+
     class Meta:
         ordering = ("start_at", "id")
         constraints = [

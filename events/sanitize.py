@@ -12,6 +12,7 @@ Called from the services, so the API, the admin and the commands all get it.
 
 import html
 from functools import cache
+from typing import Any
 
 import bleach
 from bleach import html5lib_shim
@@ -38,11 +39,11 @@ DROPPED_WITH_CONTENT = frozenset(
 )
 
 
-def _local_name(tag) -> str:
+def _local_name(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
-def _drop_subtrees(dom) -> None:
+def _drop_subtrees(dom: Any) -> None:
     """Remove DROPPED_WITH_CONTENT elements from an etree fragment, keeping
     the text that follows each of them."""
     for parent in list(dom.iter()):
@@ -80,7 +81,7 @@ def _cleaner(tags: frozenset[str]) -> bleach.Cleaner:
     )
     walk = cleaner.walker
 
-    def walker(dom):
+    def walker(dom: Any) -> Any:
         _drop_subtrees(dom)
         return walk(dom)
 

@@ -2,8 +2,10 @@
 event row) shaped for the API."""
 
 from functools import cache
+from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import (
     Case,
@@ -16,6 +18,7 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 
+from accounts.models import User
 from eventmaster import db
 from eventmaster.roles import annotate_roles
 
@@ -46,34 +49,34 @@ def event_list_public() -> QuerySet[Event]:
     return event_with_counts(Event.objects.filter(status=Event.Status.PUBLISHED)).order_by("start_at", "id")
 
 
-def _staffed_by(user) -> Exists:
+def _staffed_by(user: User) -> Exists:
     return Exists(Event.staff.through.objects.filter(event_id=OuterRef("pk"), user_id=user.pk))
 
 
-def _visible_to(user) -> QuerySet[Event]:
+def _visible_to(user: User | AnonymousUser) -> QuerySet[Event]:
     """What the caller may open by id (events.rules.VIEW_EVENT): anything
     else is a 404, as if it did not exist."""
     return VIEW_EVENT.filter(Event.objects.all(), user)
 
 
-def event_list_visible(*, user) -> QuerySet[Event]:
+def event_list_visible(*, user: User | AnonymousUser) -> QuerySet[Event]:
     return event_with_counts(_visible_to(user)).order_by("start_at", "id")
 
 
-def event_get_visible(*, user, pk) -> Event:
+def event_get_visible(*, user: User | AnonymousUser, pk: UUID | str) -> Event:
     """One event the caller may see, without counts (for nested resources);
     raises Http404 otherwise."""
     return get_object_or_404(_visible_to(user), pk=pk)
 
 
-def event_list_managed(*, user) -> QuerySet[Event]:
+def event_list_managed(*, user: User | AnonymousUser) -> QuerySet[Event]:
     """Events the caller runs (events.rules.RUN_DOOR): admins all, organizers
     their own, door staff those they are assigned to (any status, past
     included)."""
     return event_with_counts(RUN_DOOR.filter(Event.objects.all(), user)).order_by("start_at", "id")
 
 
-def event_get_locked(*, pk) -> Event:
+def event_get_locked(*, pk: UUID) -> Event:
     """The event row under ``SELECT ... FOR UPDATE``: every write that checks
     capacity or status holds it (call inside ``transaction.atomic``).
 
@@ -85,11 +88,11 @@ def event_get_locked(*, pk) -> Event:
     return queryset.get(pk=pk)
 
 
-def event_staff_list(*, event: Event):
+def event_staff_list(*, event: Event) -> QuerySet[User]:
     return annotate_roles(event.staff.all()).order_by("email", "pk")
 
 
-def event_get_for_door(*, user, pk) -> Event | None:
+def event_get_for_door(*, user: User | AnonymousUser, pk: UUID | str) -> Event | None:
     """The event ``pk`` (None if there is none), carrying whether ``user`` is
     assigned to its door staff, for can_run_event_door: one query, whoever
     asks. The door scan calls this on every request, so it runs as SQL text

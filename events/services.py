@@ -2,10 +2,12 @@
 the admin and the commands share one set of rules."""
 
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.models import User
 from eventmaster.roles import Role, has_role
 
 from . import signals
@@ -23,12 +25,12 @@ from .selectors import event_get_locked
 EDITABLE_FIELDS = ("title", "description", "location", "start_at", "end_at", "capacity", "waitlist_enabled")
 
 
-def event_validate(event: Event, changes: dict) -> dict:
+def event_validate(event: Event, changes: dict[str, Any]) -> dict[str, Any]:
     """Sanitize ``changes`` and check what must hold once they are applied to
     ``event`` (the database checks it again: capacity >= 1, end after start).
     Returns the sanitized changes; raises ValidationError. Writes nothing:
     the admin's form calls it too, so its errors show on the form."""
-    sanitized = {}
+    sanitized: dict[str, Any] = {}
     for field, value in changes.items():
         if field in ("title", "location"):
             value = sanitize_plain_text(value)
@@ -36,10 +38,10 @@ def event_validate(event: Event, changes: dict) -> dict:
             value = sanitize_description(value)
         sanitized[field] = value
 
-    def final(field):
+    def final(field: str) -> Any:
         return sanitized.get(field, getattr(event, field))
 
-    errors = {}
+    errors: dict[str, ValidationError] = {}
     if not final("title"):
         errors["title"] = ValidationError("The title must contain text.", code="blank")
     start_at, end_at = final("start_at"), final("end_at")
@@ -66,7 +68,7 @@ def event_check_capacity(*, event: Event, capacity: int) -> None:
 
 
 @transaction.atomic
-def event_create(*, organizer, status: str = Event.Status.DRAFT, **fields) -> Event:
+def event_create(*, organizer: User, status: str = Event.Status.DRAFT, **fields: Any) -> Event:
     """Create an event organized by ``organizer``, as a draft unless
     ``status`` is ``published``. Raises ValidationError (400)."""
     if status not in (Event.Status.DRAFT, Event.Status.PUBLISHED):
@@ -84,7 +86,7 @@ def event_create(*, organizer, status: str = Event.Status.DRAFT, **fields) -> Ev
 
 
 @transaction.atomic
-def event_update(*, event: Event, **changes) -> Event:
+def event_update(*, event: Event, **changes: Any) -> Event:
     """Partial update. Locks the event row. Lowering capacity below the
     confirmed registrations raises CapacityBelowRegistrationsError; raising it
     sends ``event_capacity_raised`` in this transaction (the registrations app
@@ -138,12 +140,12 @@ def event_delete(*, event: Event) -> None:
     event.delete()
 
 
-def event_staff_add(*, event: Event, user) -> None:
+def event_staff_add(*, event: Event, user: User) -> None:
     """Assign door staff; the user must hold the ``checkin`` role."""
     if not has_role(user, Role.CHECKIN):
         raise NotCheckinStaffError()
     event.staff.add(user)
 
 
-def event_staff_remove(*, event: Event, user) -> None:
+def event_staff_remove(*, event: Event, user: User) -> None:
     event.staff.remove(user)

@@ -1,6 +1,8 @@
 from collections.abc import Callable
+from uuid import UUID
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import signed_in_user
 from accounts.models import User
 from accounts.serializers import UserSerializer
 from eventmaster.api.negotiation import FileResponseNegotiation
@@ -90,7 +93,7 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
         "cancel": MANAGE_EVENT,
     }
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Event]:
         if self.action == "list":
             return event_list_public()
         if self.action == "managed":
@@ -98,7 +101,7 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
         return event_list_visible(user=self.request.user)
 
     @property
-    def filterset_class(self):
+    def filterset_class(self) -> type[EventFilterSet] | None:
         return {"list": EventFilterSet, "managed": ManagedEventFilterSet}.get(self.action)
 
     def _page(self) -> Response:
@@ -128,21 +131,21 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
     def managed(self, request: Request) -> Response:
         return self._page()
 
-    def retrieve(self, request: Request, pk=None) -> Response:
+    def retrieve(self, request: Request, pk: UUID | None = None) -> Response:
         return Response(EventSerializer(self.get_object()).data)
 
     def create(self, request: Request) -> Response:
         data = validate_input(EventCreateInputSerializer, request.data)
         return self._write(
-            lambda: services.event_create(organizer=request.user, **data), status.HTTP_201_CREATED
+            lambda: services.event_create(organizer=signed_in_user(request), **data), status.HTTP_201_CREATED
         )
 
-    def partial_update(self, request: Request, pk=None) -> Response:
+    def partial_update(self, request: Request, pk: UUID | None = None) -> Response:
         event = self.get_object()
         data = validate_input(EventUpdateInputSerializer, request.data, partial=True)
         return self._write(lambda: services.event_update(event=event, **data))
 
-    def destroy(self, request: Request, pk=None) -> Response:
+    def destroy(self, request: Request, pk: UUID | None = None) -> Response:
         services.event_delete(event=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -153,7 +156,7 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
         summary="Publish a draft",
     )
     @action(detail=True, methods=["post"])
-    def publish(self, request: Request, pk=None) -> Response:
+    def publish(self, request: Request, pk: UUID | None = None) -> Response:
         return self._write(lambda: services.event_publish(event=self.get_object()))
 
     @extend_schema(
@@ -163,7 +166,7 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
         summary="Cancel an event and all its registrations",
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk=None) -> Response:
+    def cancel(self, request: Request, pk: UUID | None = None) -> Response:
         return self._write(lambda: services.event_cancel(event=self.get_object()))
 
     @extend_schema(
@@ -174,7 +177,7 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
         summary="The event as an iCalendar file",
     )
     @action(detail=True, url_path="calendar.ics", content_negotiation_class=FileResponseNegotiation)
-    def calendar(self, request: Request, pk=None) -> HttpResponse:
+    def calendar(self, request: Request, pk: UUID | None = None) -> HttpResponse:
         event = self.get_object()
         response = HttpResponse(event_to_ical(event), content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="event-{event.pk}.ics"'
@@ -207,22 +210,24 @@ class EventStaffViewSet(RuleAccess, viewsets.GenericViewSet):
         self.check_object_permissions(self.request, event)
         return event
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[User]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no event
             return User.objects.none()
         return event_staff_list(event=self.get_event())
 
-    def list(self, request: Request, event_id=None) -> Response:
+    def list(self, request: Request, event_id: UUID | None = None) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
-    def create(self, request: Request, event_id=None) -> Response:
+    def create(self, request: Request, event_id: UUID | None = None) -> Response:
         event = self.get_event()
         user = validate_input(StaffAssignInputSerializer, request.data)["user_id"]
         services.event_staff_add(event=event, user=user)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
-    def destroy(self, request: Request, event_id=None, user_id=None) -> Response:
+    def destroy(
+        self, request: Request, event_id: UUID | None = None, user_id: UUID | None = None
+    ) -> Response:
         event = self.get_event()
         user = get_object_or_404(event.staff.all(), pk=user_id)
         services.event_staff_remove(event=event, user=user)

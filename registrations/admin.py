@@ -1,6 +1,13 @@
-from django.contrib import admin, messages
-from django.http import StreamingHttpResponse
+from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+
+from accounts.authentication import signed_in_user
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.errors import DomainError
 from events.models import Event
@@ -16,10 +23,12 @@ class CheckedInFilter(admin.SimpleListFilter):
     title = "checked in"
     parameter_name = "checked_in"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> tuple[tuple[str, str], ...]:
         return (("yes", "Yes"), ("no", "No"))
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Registration]) -> QuerySet[Registration]:
         if self.value() in ("yes", "no"):
             return queryset.filter(checked_in_at__isnull=self.value() == "no")
         return queryset
@@ -46,19 +55,24 @@ class RegistrationAdmin(OrganizerScopedAdmin):
     fields = readonly_fields
     exclude = ("ticket_code",)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # attendees register themselves (or via the API)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Registration | None = None) -> bool:
         return False  # cancel instead: nothing is silently destroyed
 
     @admin.action(description="Cancel selected registrations", permissions=("change",))
-    def cancel_registrations(self, request, queryset):
-        self._each(
-            request, queryset, lambda r: registration_cancel(registration=r, by=request.user), "cancelled"
-        )
+    def cancel_registrations(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        by = signed_in_user(request)
+        self._each(request, queryset, lambda r: registration_cancel(registration=r, by=by), "cancelled")
 
-    def _each(self, request, queryset, action, verb: str) -> None:
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Registration],
+        action: Callable[[Registration], object],
+        verb: str,
+    ) -> None:
         done = 0
         for registration in queryset:
             try:
@@ -76,7 +90,9 @@ class RegistrationAdmin(OrganizerScopedAdmin):
 
 
 @admin.action(description="Export attendees of the selected event (CSV)", permissions=("view",))
-def export_attendees(modeladmin, request, queryset):
+def export_attendees(
+    modeladmin: admin.ModelAdmin[Event], request: HttpRequest, queryset: QuerySet[Event]
+) -> StreamingHttpResponse | None:
     if queryset.count() != 1:
         modeladmin.message_user(request, "Select exactly one event to export.", messages.WARNING)
         return None
@@ -89,4 +105,7 @@ def export_attendees(modeladmin, request, queryset):
 
 
 _events = admin.site.get_model_admin(Event)
-_events.actions = (*_events.actions, export_attendees)
+_events.actions = (
+    *(_events.actions or ()),
+    export_attendees,
+)  # None only in the hints: EventAdmin sets a tuple

@@ -1,5 +1,5 @@
 import django_filters
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from eventmaster.api.filters import StrictBooleanFilter
@@ -17,7 +17,9 @@ class MyRegistrationFilterSet(django_filters.FilterSet):
         model = Registration
         fields = ("status", "upcoming")
 
-    def filter_upcoming(self, queryset, name, value):
+    def filter_upcoming(
+        self, queryset: QuerySet[Registration], name: str, value: bool
+    ) -> QuerySet[Registration]:
         now = timezone.now()
         return (
             queryset.filter(event__start_at__gte=now) if value else queryset.filter(event__start_at__lt=now)
@@ -35,5 +37,5 @@ class AttendeeFilterSet(django_filters.FilterSet):
         model = Registration
         fields = ("status", "checked_in", "q")
 
-    def filter_q(self, queryset, name, value):
+    def filter_q(self, queryset: QuerySet[Registration], name: str, value: str) -> QuerySet[Registration]:
         return queryset.filter(Q(user__full_name__icontains=value) | Q(user__email__icontains=value))

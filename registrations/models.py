@@ -62,6 +62,11 @@ class Registration(models.Model):
         db_index=False,
     )
 
+    # Not a column: the waitlist position annotated by registrations.selectors
+    # (registration_with_details) or set by registrations.services.registration_create;
+    # absent on a plain instance (read it with getattr).
+    waitlist_position_raw: int | None
+
     class Meta:
         ordering = ("created_at", "id")
         constraints = [

@@ -3,6 +3,8 @@
 .ics attachment), moved from the waitlist, cancelled, event cancelled."""
 
 from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
 
 from eventmaster.mail import Mail, send_after_commit
 from events.calendar import event_to_ical
@@ -11,7 +13,7 @@ from .models import Registration
 from .tickets import ticket_qr
 
 
-def _mail(registration: Registration, *, subject: str, template: str, **extra) -> Mail:
+def _mail(registration: Registration, *, subject: str, template: str, **extra: Any) -> Mail:
     event = registration.event
     return Mail(
         to=registration.user.email,
@@ -32,7 +34,7 @@ def _ticket_mail(registration: Registration, *, subject: str, template: str) -> 
     )
 
 
-def _reloaded(ids: Iterable) -> list[Registration]:
+def _reloaded(ids: Iterable[UUID]) -> list[Registration]:
     # Read after commit, so the mail shows what was committed.
     return list(
         Registration.objects.filter(pk__in=list(ids)).select_related("event", "user").order_by("created_at")
@@ -68,7 +70,7 @@ def notify_cancelled(registration: Registration) -> None:
     )
 
 
-def notify_event_cancelled(registration_ids: Iterable) -> None:
+def notify_event_cancelled(registration_ids: Iterable[UUID]) -> None:
     ids = list(registration_ids)
     if ids:
         send_after_commit(

@@ -1,17 +1,24 @@
 """Reads of registrations: scoped to the caller, with waitlist positions."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 
+from accounts.models import User
 from events.models import Event
 
 from .models import Registration, Reminder
 from .rules import VIEW_REGISTRATION
 
 
-def _waitlist_position() -> Coalesce:
+def _waitlist_position() -> CombinedExpression:
     """1 + the number of waitlisted registrations of the same event that
     arrived earlier; NULL unless the registration is waitlisted."""
     ahead = (
@@ -29,30 +36,33 @@ def _waitlist_position() -> Coalesce:
 
 
 def registration_with_details(queryset: QuerySet[Registration]) -> QuerySet[Registration]:
-    return queryset.select_related("event", "user").annotate(waitlist_position_raw=_waitlist_position())
+    # The django-stubs plugin takes Registration.waitlist_position_raw (declared,
+    # typed, not a field) for a clash with the annotation; Django does not.
+    return queryset.select_related("event", "user").annotate(waitlist_position_raw=_waitlist_position())  # type: ignore[no-redef]
 
 
 def registration_waitlist_position(*, registration: Registration) -> int | None:
     return (
         registration_with_details(Registration.objects.filter(pk=registration.pk))
-        .values_list("waitlist_position_raw", flat=True)
+        # The plugin resolves lookups against the model's fields only (not the annotation).
+        .values_list("waitlist_position_raw", flat=True)  # type: ignore[misc]
         .first()
     )
 
 
-def registration_list_visible(*, user) -> QuerySet[Registration]:
+def registration_list_visible(*, user: User | AnonymousUser) -> QuerySet[Registration]:
     """Registrations the caller may see (registrations.rules.VIEW_REGISTRATION):
     their own, those of events whose door they run; admins all."""
     return registration_with_details(VIEW_REGISTRATION.filter(Registration.objects.all(), user))
 
 
-def registration_list_mine(*, user) -> QuerySet[Registration]:
+def registration_list_mine(*, user: User) -> QuerySet[Registration]:
     """The caller's own registrations, newest first."""
     queryset = Registration.objects.filter(user_id=user.pk)
     return registration_with_details(queryset).order_by("-created_at", "-id")
 
 
-def registration_list_for_event(*, event) -> QuerySet[Registration]:
+def registration_list_for_event(*, event: Event) -> QuerySet[Registration]:
     """An event's attendee list, in order of arrival."""
     return registration_with_details(Registration.objects.filter(event=event)).order_by("created_at", "id")
 
@@ -79,7 +89,7 @@ COUNTED = {
 
 @dataclass(frozen=True)
 class CountDrift:
-    event_id: object
+    event_id: UUID
     column: str
     stored: int
     actual: int
@@ -104,7 +114,7 @@ def event_counts_drift(*, events: QuerySet[Event] | None = None) -> list[CountDr
     ]
 
 
-def registration_door_counts(*, event: Event) -> dict:
+def registration_door_counts(*, event: Event) -> dict[str, int]:
     """An event's door counts: confirmed and waitlisted from its counter
     columns (as loaded: pass a fresh row), checked in and cancelled
     aggregated by the database in one query."""
@@ -122,7 +132,7 @@ def registration_door_counts(*, event: Event) -> dict:
     }
 
 
-def registration_export_rows(*, event):
+def registration_export_rows(*, event: Event) -> Iterator[tuple[Any, ...]]:
     """Rows for the CSV export, streamed from the database in chunks (memory
     does not grow with the number of registrations)."""
     return (
@@ -133,7 +143,7 @@ def registration_export_rows(*, event):
     )
 
 
-def reminder_candidates(*, now, within):
+def reminder_candidates(*, now: datetime, within: timedelta) -> QuerySet[Registration]:
     """Confirmed registrations of published events that start within
     ``within`` from ``now`` and whose attendee got no reminder for them yet."""
     already = Reminder.objects.filter(event_id=OuterRef("event_id"), user_id=OuterRef("user_id"))

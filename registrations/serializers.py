@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -47,7 +49,7 @@ class RegistrationSerializer(serializers.Serializer):
         choices=Registration.CancelReason.choices, read_only=True, allow_null=True
     )
 
-    def to_representation(self, registration: Registration) -> dict:
+    def to_representation(self, registration: Registration) -> dict[str, Any]:
         # Built by hand: DRF deep-copies and binds every declared field of the
         # three nested serializers per instance, which was most of the cost of
         # rendering a registration (the door scan renders one per request,
@@ -55,6 +57,7 @@ class RegistrationSerializer(serializers.Serializer):
         # registrations/tests/test_serializers.py holds the two to the same output.
         event, user = registration.event, registration.user
         cancel_reason = registration.cancel_reason
+        checked_in_at, cancelled_at = registration.checked_in_at, registration.cancelled_at
         return {
             "id": str(registration.pk),
             "status": str(registration.status),
@@ -68,9 +71,9 @@ class RegistrationSerializer(serializers.Serializer):
             "user": {"id": str(user.pk), "full_name": user.full_name, "email": user.email},
             "ticket_code": self.get_ticket_code(registration),
             "waitlist_position": self.get_waitlist_position(registration),
-            "checked_in_at": render_datetime(registration.checked_in_at),
+            "checked_in_at": None if checked_in_at is None else render_datetime(checked_in_at),
             "created_at": render_datetime(registration.created_at),
-            "cancelled_at": render_datetime(registration.cancelled_at),
+            "cancelled_at": None if cancelled_at is None else render_datetime(cancelled_at),
             "cancel_reason": None if cancel_reason is None else str(cancel_reason),
         }
 

@@ -2,11 +2,15 @@
 management commands all call these functions."""
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from events.models import Event
 from events.selectors import event_get_locked
 
@@ -24,7 +28,7 @@ from .selectors import COUNTED, CountDrift, event_counts_drift, registration_cou
 
 
 @transaction.atomic
-def registration_create(*, event: Event, user) -> Registration:
+def registration_create(*, event: Event, user: User) -> Registration:
     """Register ``user``: confirmed while seats are free, else waitlisted
     (if the event has a waitlist).
 
@@ -68,8 +72,8 @@ def registration_create(*, event: Event, user) -> Registration:
 
 @transaction.atomic
 def registration_create_once(
-    *, event: Event, user, key: str, scope: str, render: Callable[[Registration], dict]
-) -> tuple[int, dict]:
+    *, event: Event, user: User, key: str, scope: str, render: Callable[[Registration], dict[str, Any]]
+) -> tuple[int, dict[str, Any]]:
     """``registration_create`` behind an idempotency key: the first call
     registers and stores ``render(registration)`` with the key in the same
     transaction; a later call with the same user and key returns the stored
@@ -98,7 +102,7 @@ def registration_create_once(
     return 201, body
 
 
-def _stored_answer(*, user, key: str, scope: str) -> tuple[int, dict] | None:
+def _stored_answer(*, user: User, key: str, scope: str) -> tuple[int, dict[str, Any]] | None:
     stored = IdempotencyKey.objects.filter(user=user, key=key).first()
     if stored is None:
         return None
@@ -107,14 +111,14 @@ def _stored_answer(*, user, key: str, scope: str) -> tuple[int, dict] | None:
     return stored.status_code, stored.body
 
 
-def idempotency_keys_purge(*, older_than) -> int:
+def idempotency_keys_purge(*, older_than: datetime) -> int:
     """Delete the idempotency keys created before ``older_than``."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=older_than).delete()
     return deleted
 
 
 @transaction.atomic
-def registration_cancel(*, registration: Registration, by) -> Registration:
+def registration_cancel(*, registration: Registration, by: User) -> Registration:
     """Cancel a registration (by its attendee, or by the event's organizer or
     an admin) and give the freed seat to the oldest waitlisted registration
     in the same transaction; the event's counters move with them (one UPDATE).
@@ -236,7 +240,7 @@ def reminder_send(*, registration: Registration) -> bool:
 
 
 @transaction.atomic
-def event_counts_fix(*, event_id) -> list[CountDrift]:
+def event_counts_fix(*, event_id: UUID) -> list[CountDrift]:
     """Recount one event under its row lock and correct its counters when
     they drifted; returns the drift found under the lock (empty: nothing
     to correct)."""
@@ -248,11 +252,11 @@ def event_counts_fix(*, event_id) -> list[CountDrift]:
     return drift
 
 
-def on_event_cancelled(*, event: Event, **_signal) -> None:
+def on_event_cancelled(*, event: Event, **_signal: Any) -> None:
     """events.signals.event_cancelled: every active registration goes too."""
     registrations_cancel_for_event(event=event)
 
 
-def on_event_capacity_raised(*, event: Event, **_signal) -> None:
+def on_event_capacity_raised(*, event: Event, **_signal: Any) -> None:
     """events.signals.event_capacity_raised: freed seats go to the waitlist."""
     waitlist_promote(event=event)

@@ -1,5 +1,9 @@
 import re
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
 
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -11,11 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import signed_in_user
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
 from eventmaster.converters import UUID_CONVERTER
 from eventmaster.rules import SIGNED_IN
+from events.models import Event
 from events.rules import MANAGE_EVENT, RUN_DOOR, VIEW_EVENT
 from events.selectors import event_get_visible
 
@@ -87,19 +93,20 @@ class EventRegistrationView(RuleAccess, APIView):
         },
         summary="Register the caller (confirmed, or waitlisted when full)",
     )
-    def post(self, request: Request, event_id) -> Response:
+    def post(self, request: Request, event_id: UUID) -> Response:
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
             raise ValidationError(
                 {"Idempotency-Key": ["Must be 1-255 printable ASCII characters."]}, code="invalid"
             )
-        event = event_get_visible(user=request.user, pk=event_id)
+        user = signed_in_user(request)
+        event = event_get_visible(user=user, pk=event_id)
         if key is None:
-            registration = services.registration_create(event=event, user=request.user)
+            registration = services.registration_create(event=event, user=user)
             return Response(_render(request, registration), status=status.HTTP_201_CREATED)
         status_code, body = services.registration_create_once(
             event=event,
-            user=request.user,
+            user=user,
             key=key,
             scope=f"POST /events/{event.pk}/registrations",
             render=lambda registration: _render(request, registration),
@@ -113,8 +120,10 @@ class MyRegistrationListView(RuleAccess, generics.ListAPIView):
     serializer_class = RegistrationSerializer
     filterset_class = MyRegistrationFilterSet
 
-    def get_queryset(self):
-        return registration_list_mine(user=self.request.user)
+    def get_queryset(self) -> QuerySet[Registration]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Registration.objects.none()
+        return registration_list_mine(user=signed_in_user(self.request))
 
 
 class _EventDoorMixin(RuleAccess):
@@ -123,7 +132,7 @@ class _EventDoorMixin(RuleAccess):
 
     scope_rule = VIEW_EVENT
 
-    def get_event(self):
+    def get_event(self) -> Event:
         event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
         self.check_object_permissions(self.request, event)
         return event
@@ -137,7 +146,7 @@ class EventAttendeeListView(_EventDoorMixin, generics.ListAPIView):
     serializer_class = RegistrationSerializer
     filterset_class = AttendeeFilterSet
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Registration]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no event
             return Registration.objects.none()
         return registration_list_for_event(event=self.get_event())
@@ -154,7 +163,7 @@ class EventAttendeeCsvView(_EventDoorMixin, APIView):
         },
         summary="All registrations of an event as CSV (organizer, admin)",
     )
-    def get(self, request: Request, event_id) -> StreamingHttpResponse:
+    def get(self, request: Request, event_id: UUID) -> StreamingHttpResponse:
         event = self.get_event()
         response = StreamingHttpResponse(
             attendee_csv_lines(registration_export_rows(event=event)), content_type="text/csv; charset=utf-8"
@@ -163,7 +172,7 @@ class EventAttendeeCsvView(_EventDoorMixin, APIView):
         return response
 
 
-def _qr_schema(media_type: str):
+def _qr_schema(media_type: str) -> Callable[[Any], Any]:
     return extend_schema(
         tags=TAGS,
         responses={
@@ -187,10 +196,10 @@ class RegistrationViewSet(RuleAccess, viewsets.GenericViewSet):
         "qr_png": MANAGE_REGISTRATION,
     }
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Registration]:
         return registration_list_visible(user=self.request.user)
 
-    def retrieve(self, request: Request, pk=None) -> Response:
+    def retrieve(self, request: Request, pk: UUID | None = None) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
@@ -203,8 +212,10 @@ class RegistrationViewSet(RuleAccess, viewsets.GenericViewSet):
         summary="Cancel a registration (the oldest waitlisted one takes the seat)",
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk=None) -> Response:
-        registration = services.registration_cancel(registration=self.get_object(), by=request.user)
+    def cancel(self, request: Request, pk: UUID | None = None) -> Response:
+        registration = services.registration_cancel(
+            registration=self.get_object(), by=signed_in_user(request)
+        )
         return Response(_render(request, registration))
 
     def _qr(self, kind: str, content_type: str) -> HttpResponse:
@@ -215,10 +226,10 @@ class RegistrationViewSet(RuleAccess, viewsets.GenericViewSet):
 
     @_qr_schema("image/svg+xml")
     @action(detail=True, url_path="qr.svg", content_negotiation_class=FileResponseNegotiation)
-    def qr_svg(self, request: Request, pk=None) -> HttpResponse:
+    def qr_svg(self, request: Request, pk: UUID | None = None) -> HttpResponse:
         return self._qr("svg", "image/svg+xml")
 
     @_qr_schema("image/png")
     @action(detail=True, url_path="qr.png", content_negotiation_class=FileResponseNegotiation)
-    def qr_png(self, request: Request, pk=None) -> HttpResponse:
+    def qr_png(self, request: Request, pk: UUID | None = None) -> HttpResponse:
         return self._qr("png", "image/png")

@@ -1,6 +1,8 @@
 """Shared by grant_role and revoke_role: thin wrappers around the services."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.errors import UnknownRoleError
 from accounts.models import User, normalize_email
@@ -10,14 +12,14 @@ from eventmaster.roles import Role
 class RoleCommand(BaseCommand):
     verb = ""
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email", help="The account's e-mail address.")
         parser.add_argument("role", help=f"One of: {', '.join(Role.values)}.")
 
     def change(self, *, user: User, role: str) -> bool:
         raise NotImplementedError
 
-    def handle(self, *args, email: str, role: str, **options) -> None:
+    def handle(self, *args: Any, email: str, role: str, **options: Any) -> None:
         user = User.objects.filter(email=normalize_email(email)).first()
         if user is None:
             raise CommandError(f"No user with e-mail address {email!r}.")

@@ -1,3 +1,4 @@
+from accounts.models import User
 from accounts.services import user_grant_role
 
 from ._roles import RoleCommand
@@ -7,5 +8,5 @@ class Command(RoleCommand):
     help = "Give a user a role (member, organizer, checkin, admin)."
     verb = "granted"
 
-    def change(self, *, user, role) -> bool:
+    def change(self, *, user: User, role: str) -> bool:
         return user_grant_role(user=user, role=role)

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User, normalize_email
 from checkin.models import Scan
@@ -15,7 +17,7 @@ class Command(BaseCommand):
         "Exit status 0 for ok and already_checked_in, 1 otherwise."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("event_id", help="The event's id.")
         parser.add_argument(
             "ticket_code", help="The code in the ticket's QR code (after -- if it starts with a dash)."
@@ -26,7 +28,7 @@ class Command(BaseCommand):
             help="Record the check-in as done by this user (the event's organizer, its door staff or an admin).",
         )
 
-    def handle(self, *args, event_id: str, ticket_code: str, by: str | None, **options) -> None:
+    def handle(self, *args: Any, event_id: str, ticket_code: str, by: str | None, **options: Any) -> None:
         event = event_from_arg(event_id)
         user = None
         if by:
@@ -43,7 +45,7 @@ class Command(BaseCommand):
         parts = [outcome.result]
         if registration is not None and outcome.result != Scan.Result.WRONG_EVENT:
             parts.append(f"{registration.user.full_name} <{registration.user.email}>")
-        if outcome.result == Scan.Result.WRONG_EVENT:
+        if outcome.result == Scan.Result.WRONG_EVENT and registration is not None:  # a wrong_event has one
             parts.append(f"ticket of {registration.event.title!r}")
         if outcome.checked_in_at is not None:
             who = f" by {outcome.checked_in_by.full_name}" if outcome.checked_in_by else ""

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from checkin.selectors import checkin_stats
 from events.commands import event_from_arg
@@ -9,10 +11,10 @@ class Command(BaseCommand):
         "Print an event's door statistics (registrations, check-ins, arrivals per minute) as a small table."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("event_id", help="The event's id.")
 
-    def handle(self, *args, event_id: str, **options) -> None:
+    def handle(self, *args: Any, event_id: str, **options: Any) -> None:
         event = event_from_arg(event_id)
         stats = checkin_stats(event=event)
         self.stdout.write(f"{event.title} ({event.start_at:%Y-%m-%d %H:%M} UTC, capacity {event.capacity})")

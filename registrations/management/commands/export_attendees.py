@@ -1,7 +1,8 @@
 import os
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from events.commands import event_from_arg
@@ -12,11 +13,11 @@ from registrations.tickets import attendee_csv_lines
 class Command(BaseCommand):
     help = "Write an event's attendees as CSV (the columns of GET /events/{id}/attendees.csv) to a file or stdout."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("event_id", help="The event's id.")
         parser.add_argument("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
 
-    def handle(self, *args, event_id: str, output: str | None, **options) -> None:
+    def handle(self, *args: Any, event_id: str, output: str | None, **options: Any) -> None:
         event = event_from_arg(event_id)
         lines = attendee_csv_lines(registration_export_rows(event=event))
         if output is None:

@@ -1,6 +1,7 @@
 from datetime import timedelta
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from registrations.services import idempotency_keys_purge
@@ -15,12 +16,12 @@ class Command(BaseCommand):
         "least 24: clients may retry for a day). Safe to run from cron, e.g. hourly."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--hours", default="48", help="Keep keys this many hours (default 48, minimum 24)."
         )
 
-    def handle(self, *args, hours: str, **options) -> None:
+    def handle(self, *args: Any, hours: str, **options: Any) -> None:
         try:
             kept = int(hours)
         except ValueError:

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from events.models import Event
@@ -17,12 +19,12 @@ class Command(BaseCommand):
         "from cron."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--fix", action="store_true", help="Set drifted counters to the recounted values."
         )
 
-    def handle(self, *args, fix: bool, **options) -> None:
+    def handle(self, *args: Any, fix: bool, **options: Any) -> None:
         pks = list(Event.objects.order_by("pk").values_list("pk", flat=True))
         drift = []
         with tqdm(

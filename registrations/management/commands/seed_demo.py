@@ -3,6 +3,7 @@ across statuses, registrations. Idempotent: a second run changes nothing.
 Everything is written through the services, as the API would."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -47,7 +48,7 @@ class Command(BaseCommand):
     help = "Create idempotent demo data (users of every role, events, registrations) and print the logins."
 
     @transaction.atomic
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         users = {handle: self._user(handle, name, roles) for handle, name, roles in USERS}
         members = [users[f"member{n:02d}"] for n in range(1, 21)]
         created = sum(self._event(users, members, *spec) for spec in EVENTS)
@@ -61,7 +62,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {f'{handle}@{DOMAIN}':<28} {role}")
         self.stdout.write(f"  ... and member02 to member20@{DOMAIN}")
 
-    def _user(self, handle: str, name: str, roles: list[str]) -> User:
+    def _user(self, handle: str, name: str, roles: list[Role]) -> User:
         email = f"{handle}@{DOMAIN}"
         user = User.objects.filter(email=email).first()
         if user is None:
@@ -69,7 +70,17 @@ class Command(BaseCommand):
         return user
 
     def _event(
-        self, users, members, organizer, title, days, capacity, waitlist, status, registrations, staffed
+        self,
+        users: dict[str, User],
+        members: list[User],
+        organizer: str,
+        title: str,
+        days: int,
+        capacity: int,
+        waitlist: bool,
+        status: str,
+        registrations: int,
+        staffed: bool,
     ) -> bool:
         if Event.objects.filter(organizer=users[organizer], title=title).exists():
             return False

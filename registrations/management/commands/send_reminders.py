@@ -1,6 +1,7 @@
 from datetime import timedelta
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -27,12 +28,12 @@ class Command(BaseCommand):
         "run from cron every few minutes."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--hours", default="24", help="The window, in hours (default 24).")
 
-    def handle(self, *args, hours: str, **options) -> None:
-        hours = positive_hours(hours)
-        candidates = reminder_candidates(now=timezone.now(), within=timedelta(hours=hours))
+    def handle(self, *args: Any, hours: str, **options: Any) -> None:
+        window = positive_hours(hours)
+        candidates = reminder_candidates(now=timezone.now(), within=timedelta(hours=window))
         total = candidates.count()
         sent = 0
         progress = tqdm(
@@ -44,5 +45,5 @@ class Command(BaseCommand):
         for registration in progress:
             sent += reminder_send(registration=registration)
         self.stdout.write(
-            f"Sent {sent} reminder(s) for events in the next {hours} h ({total - sent} already sent)."
+            f"Sent {sent} reminder(s) for events in the next {window} h ({total - sent} already sent)."
         )
