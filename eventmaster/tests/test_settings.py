@@ -33,7 +33,9 @@ print(json.dumps({
 
 def run_settings(**env: str) -> subprocess.CompletedProcess:
     clean = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG", "REDIS_URL"}
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "SECRET_KEY", "DEBUG", "REDIS_URL", "DB_STATEMENT_TIMEOUT"}
     }
     clean.update(DJANGO_SETTINGS_MODULE="eventmaster.settings", **env)
     return subprocess.run(
