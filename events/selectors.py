@@ -9,9 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import (
     Case,
-    Exists,
     F,
-    OuterRef,
     QuerySet,
     Value,
     When,
@@ -47,10 +45,6 @@ def event_with_counts(queryset: QuerySet[Event]) -> QuerySet[Event]:
 def event_list_public() -> QuerySet[Event]:
     """Published events, for anyone (the filters decide about past ones)."""
     return event_with_counts(Event.objects.filter(status=Event.Status.PUBLISHED)).order_by("start_at", "id")
-
-
-def _staffed_by(user: User) -> Exists:
-    return Exists(Event.staff.through.objects.filter(event_id=OuterRef("pk"), user_id=user.pk))
 
 
 def _visible_to(user: User | AnonymousUser) -> QuerySet[Event]:
