@@ -21,16 +21,14 @@ _USER = db.Columns(User, "u")
 
 @cache
 def _user_for_auth_sql(vendor: str) -> str:
-    q = db.quote
-    groups = User.groups.field
-    # Identifiers come from the models' metadata, quoted by the backend;
-    # values are always parameters.
+    membership = User.groups.through
+    # Identifiers come from the models' metadata; values are always parameters.
     return f"""
-        SELECT {_USER.sql()}, g.{q("name")}
-        FROM {q(User._meta.db_table)} u
-        LEFT JOIN {q(groups.m2m_db_table())} ug ON ug.{q(groups.m2m_column_name())} = u.{q(User._meta.pk.column)}
-        LEFT JOIN {q(Group._meta.db_table)} g ON g.{q(Group._meta.pk.column)} = ug.{q(groups.m2m_reverse_name())}
-        WHERE u.{q(User._meta.pk.column)} = %s
+        SELECT {_USER.sql()}, g.{db.column(Group, "name")}
+        FROM {db.table(User)} u
+        LEFT JOIN {db.table(membership)} ug ON ug.{db.column(membership, "user")} = u.{db.column(User, "id")}
+        LEFT JOIN {db.table(Group)} g ON g.{db.column(Group, "id")} = ug.{db.column(membership, "group")}
+        WHERE u.{db.column(User, "id")} = %s
     """  # noqa: S608
 
 

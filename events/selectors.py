@@ -93,7 +93,7 @@ def event_get_for_door(*, user: User | AnonymousUser, pk: UUID | str) -> Event |
     built once (eventmaster.db) rather than an ORM query."""
     rows = db.fetch(
         _event_for_door_sql(connection.vendor),
-        [db.prep(Event.staff.field.target_field, user.pk), db.prep(Event._meta.pk, pk)],
+        [db.prep(User._meta.pk, user.pk), db.prep(Event._meta.pk, pk)],
     )
     if not rows:
         return None
@@ -107,15 +107,13 @@ _EVENT = db.Columns(Event, "e")
 
 @cache
 def _event_for_door_sql(vendor: str) -> str:
-    q = db.quote
-    staff = Event.staff.field
-    # Identifiers come from the models' metadata, quoted by the backend;
-    # values are always parameters.
+    staff = Event.staff.through
+    # Identifiers come from the models' metadata; values are always parameters.
     return f"""
         SELECT {_EVENT.sql()}, EXISTS(
-            SELECT 1 FROM {q(staff.m2m_db_table())} s
-            WHERE s.{q(staff.m2m_column_name())} = e.{q(Event._meta.pk.column)} AND s.{q(staff.m2m_reverse_name())} = %s
+            SELECT 1 FROM {db.table(staff)} s
+            WHERE s.{db.column(staff, "event")} = e.{db.column(Event, "id")} AND s.{db.column(staff, "user")} = %s
         )
-        FROM {q(Event._meta.db_table)} e
-        WHERE e.{q(Event._meta.pk.column)} = %s
+        FROM {db.table(Event)} e
+        WHERE e.{db.column(Event, "id")} = %s
     """  # noqa: S608
