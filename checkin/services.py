@@ -133,7 +133,7 @@ def _scan(
         # The same instant as the scan's created_at: stats find the scan that
         # checked a registration in by this equality.
         registration.checked_in_at, registration.checked_in_by = now, by
-        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+        db.update(Registration, registration.pk, checked_in_at=now, checked_in_by_id=by.pk if by else None)
     _log(event, registration, ticket_code, Scan.Action.CHECKIN, result, by, now, nonce, scanned_at)
     return _outcome(result, registration)
 
@@ -154,7 +154,7 @@ def checkin_undo(*, ticket_code: str, event: Event, by: User | None) -> ScanOutc
     else:
         result = Result.UNDONE
         registration.checked_in_at = registration.checked_in_by = None
-        registration.save(update_fields=["checked_in_at", "checked_in_by"])
+        db.update(Registration, registration.pk, checked_in_at=None, checked_in_by_id=None)
     _log(event, registration, ticket_code, Scan.Action.UNDO, result, by, now, None, None)
     return _outcome(result, registration)
 
@@ -171,7 +171,8 @@ def _log(
     scanned_at: datetime | None,
 ) -> None:
     try:
-        Scan.objects.create(
+        db.insert(
+            Scan,
             event_id=event.pk,
             registration_id=registration.pk if registration is not None else None,
             ticket_code=ticket_code[:255],

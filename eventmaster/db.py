@@ -10,8 +10,8 @@ never drift from the models) and turn rows into model instances as the ORM
 does: each value through the field's ``from_db_value()`` (if it has one) and
 ``to_python()``, then ``Model.from_db()``.
 
-Only what the benchmark justifies is here (docs/architecture.md, "The door
-scan's SQL"); every write goes through the ORM. The statements are the same
+Only what the benchmark justifies is here (docs/architecture.md, "The hot
+path"): those reads and the scan's two writes. The statements are the same
 text on every call, so PostgreSQL prepares them once per pooled connection
 (``prepare_threshold`` in settings).
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
@@ -115,3 +116,55 @@ def fetch(sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
         cursor.execute(sql, list(params))
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
+
+
+def execute(sql: str, params: Iterable[Any]) -> int:
+    """Run one statement; the number of rows it changed."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, list(params))
+        rowcount: int = cursor.rowcount
+        return rowcount
+
+
+# The door scan's two writes (the check-in UPDATE, the scan log INSERT) are
+# hand-written too: they bypass save() and its signals on purpose, as nothing
+# in EventMaster listens to those models' saves, and the ORM's save path
+# measured about a tenth of a scan's CPU (docs/architecture.md, "The hot path").
+
+
+def insert(model: type[Model], **values: Any) -> int:
+    """INSERT one row (no RETURNING: the hot path needs no generated key)."""
+    fields = _fields(model, tuple(values))
+    params = [prep(field, value) for field, value in zip(fields, values.values(), strict=True)]
+    return execute(_insert_sql(model, tuple(values)), params)
+
+
+def update(model: type[Model], pk: Any, **values: Any) -> int:
+    """UPDATE one row by primary key; returns the number of rows changed."""
+    fields = _fields(model, tuple(values))
+    params = [prep(field, value) for field, value in zip(fields, values.values(), strict=True)]
+    params.append(prep(model._meta.pk, pk))
+    return execute(_update_sql(model, tuple(values)), params)
+
+
+@cache
+def _fields(model: type[Model], names: tuple[str, ...]) -> list[Field[Any, Any]]:
+    fields = [model._meta.get_field(name) for name in names]
+    concrete = [field for field in fields if isinstance(field, Field)]
+    if len(concrete) != len(fields):
+        raise TypeError(f"not all of {names} are concrete fields of {model.__name__}")
+    return concrete
+
+
+# Identifiers come from the models' metadata; values are always parameters.
+@cache
+def _insert_sql(model: type[Model], names: tuple[str, ...]) -> str:
+    columns = ", ".join(quote(field.column) for field in _fields(model, names))
+    placeholders = ", ".join(["%s"] * len(names))
+    return f"INSERT INTO {table(model)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+
+
+@cache
+def _update_sql(model: type[Model], names: tuple[str, ...]) -> str:
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in _fields(model, names))
+    return f"UPDATE {table(model)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608

@@ -1,15 +1,16 @@
-"""eventmaster.db: hand-written SELECTs that must read exactly what the ORM
-does, on SQLite and on PostgreSQL."""
+"""eventmaster.db: hand-written SQL that must read and write exactly what the
+ORM does, on SQLite and on PostgreSQL."""
 
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_get_for_auth
+from checkin.models import Scan
 from eventmaster import db
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
@@ -63,33 +64,36 @@ def test_a_subset_of_columns_is_read_in_the_models_order_whatever_order_it_is_na
     assert by_hand.get_deferred_fields() >= {"password", "is_active"}
 
 
-def test_the_door_scans_writes_go_through_save(event, organizer, django_capture_on_commit_callbacks):
-    """The hot path hand-writes only reads: a check-in and its log line are
-    saved by the ORM, so model signals (and anything built on them) see them."""
-    from django.db.models.signals import post_save
-
-    from checkin.services import checkin_scan, checkin_undo
-
+def test_insert_and_update_write_what_the_orm_reads(event, organizer):
     registration = RegistrationFactory(event=event)
-    saved = []
-
-    def record(sender, instance, created, update_fields, **kwargs):
-        saved.append((sender.__name__, created, sorted(update_fields or [])))
-
-    post_save.connect(record, weak=False, dispatch_uid="test_db_record")
-    try:
-        checkin_scan(ticket_code=registration.ticket_code, event=event, by=organizer, nonce=uuid.uuid4())
-        checkin_undo(ticket_code=registration.ticket_code, event=event, by=organizer)
-    finally:
-        post_save.disconnect(dispatch_uid="test_db_record")
-    assert saved == [
-        ("Registration", False, ["checked_in_at", "checked_in_by"]),
-        ("Scan", True, []),
-        ("Registration", False, ["checked_in_at", "checked_in_by"]),
-        ("Scan", True, []),
-    ]
+    now, nonce = timezone.now(), uuid.uuid4()
+    assert db.update(Registration, registration.pk, checked_in_at=now, checked_in_by_id=organizer.pk) == 1
     registration.refresh_from_db()
-    assert registration.checked_in_at is None
+    assert (registration.checked_in_at, registration.checked_in_by_id) == (now, organizer.pk)
+
+    db.insert(
+        Scan, event_id=event.pk, registration_id=registration.pk, ticket_code="x", action="checkin",
+        result="ok", by_id=organizer.pk, created_at=now, nonce=nonce, scanned_at=now - timedelta(seconds=3),
+    )  # fmt: skip
+    scan = Scan.objects.get()
+    assert (scan.registration_id, scan.by_id, scan.nonce, scan.created_at) == (
+        registration.pk,
+        organizer.pk,
+        nonce,
+        now,
+    )
+    assert scan.scanned_at == now - timedelta(seconds=3)
+
+    assert db.update(Registration, uuid.uuid4(), checked_in_at=None) == 0
+
+
+def test_a_constraint_violation_is_djangos_integrity_error(event, organizer):
+    row = {"event_id": event.pk, "ticket_code": "x", "action": "checkin", "result": "invalid",
+           "by_id": organizer.pk, "created_at": timezone.now(), "nonce": uuid.uuid4()}  # fmt: skip
+    db.insert(Scan, **row)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        db.insert(Scan, **row)
+    assert Scan.objects.count() == 1
 
 
 def test_identifiers_are_quoted_and_only_concrete_fields_have_columns():
@@ -100,6 +104,8 @@ def test_identifiers_are_quoted_and_only_concrete_fields_have_columns():
         db.quote(None)
     with pytest.raises(TypeError):
         db.column(User, "registrations")  # a reverse relation
+    with pytest.raises(TypeError):
+        db.update(User, uuid.uuid4(), registrations=None)
 
 
 def test_user_for_auth_reads_roles_and_refuses_a_malformed_id(organizer, member):
