@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from eventmaster.rules import Rule
+from eventmaster.tasks import queue_state
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
@@ -34,3 +37,19 @@ class OrganizerScopedAdmin(_ModelAdmin):
         if obj is None:
             raise Http404("No such object.")
         return obj
+
+
+class TaskQueueAdmin(DBTaskResultAdmin):
+    """django-tasks-db's list of tasks, headed by the queue's state (waiting,
+    scheduled, running, failed, the oldest waiting task's age, live
+    workers): the page operations watch."""
+
+    list_select_related = ()
+    show_full_result_count = False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(request, {**(extra_context or {}), "queue": queue_state()})
+
+
+admin.site.unregister(DBTaskResult)
+admin.site.register(DBTaskResult, TaskQueueAdmin)

@@ -1,24 +1,16 @@
-"""Mails to attendees: rendered from templates, sent after commit.
-
-A mail is built and sent only once the transaction that caused it has
-committed (never for one that rolled back), and a failure of the mail server
-is logged, never raised: a registration never fails because of its mail.
-"""
+"""A mail rendered from templates (a text and an HTML part, an inline image,
+attachments). What to send and when is the apps' business: attendee mails
+are queued and sent by the task workers (registrations.mails)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.mime.image import MIMEImage
 from typing import Any
 
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
 from django.template.loader import render_to_string
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,12 +22,17 @@ class Mail:
     inline_png: tuple[str, bytes] | None = None  # (content id, image), shown in the HTML part
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)  # (file name, content, mimetype)
 
-    def message(self, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
+    def message(
+        self, connection: BaseEmailBackend | None = None, *, message_id: str | None = None
+    ) -> EmailMultiAlternatives:
+        """The message; ``message_id`` (``<id@domain>``) stays the same on every
+        attempt of one mail, so mail clients fold a duplicate."""
         message = EmailMultiAlternatives(
             subject=self.subject,
             body=render_to_string(f"{self.template}.txt", self.context),
             to=[self.to],
             connection=connection,
+            headers={"Message-ID": message_id} if message_id else None,
         )
         message.attach_alternative(render_to_string(f"{self.template}.html", self.context), "text/html")
         if self.inline_png is not None:
@@ -49,29 +46,3 @@ class Mail:
         for name, content, mimetype in self.attachments:
             message.attach(name, content, mimetype)
         return message
-
-
-def send_after_commit(build: Callable[[], Iterable[Mail]]) -> None:
-    """Build the mails when the current transaction commits and send them over
-    one connection; log (never raise) a failure."""
-
-    def send() -> None:
-        try:
-            mails = list(build())
-        except Exception:
-            logger.exception("building attendee mail failed")
-            return
-        if not mails:
-            return
-        connection = get_connection()
-        for mail in mails:  # one refused address must not stop the others
-            try:
-                connection.send_messages([mail.message(connection)])
-            except Exception:
-                logger.exception("sending attendee mail failed", extra={"subject": mail.subject})
-        try:
-            connection.close()
-        except Exception:
-            logger.exception("closing the mail connection failed")
-
-    transaction.on_commit(send)

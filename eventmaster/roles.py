@@ -126,6 +126,7 @@ _EVENT_MANAGEMENT = (
     "events.view_event",
     "registrations.change_registration",
     "registrations.view_registration",
+    "registrations.view_mail",
     "checkin.view_scan",
 )
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -136,7 +137,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.add_user",
         "accounts.change_user",
         "auth.view_group",
-        "registrations.view_reminder",
+        "registrations.change_mail",  # the admin's "send again" action
+        "django_tasks_db.view_dbtaskresult",  # the background queue
     ),
 }
 

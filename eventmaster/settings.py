@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "django_ratelimit",
+    "django_tasks",
+    "django_tasks_db",
+    "eventmaster",
     "accounts",
     "events",
     "registrations",
@@ -314,8 +317,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- E-mail (attendee notifications) ---------------------------------------
 # Development prints mails to the console; production sends over SMTP with
-# the usual EMAIL_* variables. Mails go out after the transaction commits; a
-# failing mail server is logged and never fails a registration.
+# the usual EMAIL_* variables. Mails are sent by the task workers, never in a
+# request: a failing mail server never fails a registration, and its mails
+# are retried (registrations.mails).
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
@@ -331,6 +335,30 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="EventMaster <noreply@localhost>")
+
+# Attendee mails (registrations.mails): sent in batches of MAIL_BATCH_SIZE
+# over one SMTP connection; a temporary failure is retried with exponential
+# backoff (MAIL_RETRY_FIRST_SECONDS, doubling, at most MAIL_RETRY_MAX_SECONDS
+# apart) until MAIL_RETRY_FOR_SECONDS after the first try, then the mail is
+# failed (visible in the admin; `retry_mails`). A mail whose task was lost
+# is queued again after MAIL_RESUME_AFTER_SECONDS.
+MAIL_BATCH_SIZE = env.int("MAIL_BATCH_SIZE", default=100)
+MAIL_RETRY_FIRST_SECONDS = env.int("MAIL_RETRY_FIRST_SECONDS", default=60)
+MAIL_RETRY_MAX_SECONDS = env.int("MAIL_RETRY_MAX_SECONDS", default=2 * 3600)
+MAIL_RETRY_FOR_SECONDS = env.int("MAIL_RETRY_FOR_SECONDS", default=24 * 3600)
+MAIL_RESUME_AFTER_SECONDS = env.int("MAIL_RESUME_AFTER_SECONDS", default=15 * 60)
+# The domain of the stable Message-ID each mail keeps through its retries.
+MAIL_MESSAGE_ID_DOMAIN = env.str("MAIL_MESSAGE_ID_DOMAIN", default="eventmaster.invalid")
+
+# --- Background tasks (eventmaster.tasks) ------------------------------------
+# Django's task API on its database backend: the queue is a table of this
+# database; `manage.py run_worker` runs the tasks (as many workers as you
+# like, on PostgreSQL on any number of machines).
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASK_HEARTBEAT_SECONDS = env.float("TASK_HEARTBEAT_SECONDS", default=10)
+TASK_WORKER_DEAD_AFTER = env.float("TASK_WORKER_DEAD_AFTER", default=60)
+TASK_HOUSEKEEPING_SECONDS = env.float("TASK_HOUSEKEEPING_SECONDS", default=30)
 
 # --- Logging: one JSON line per request (eventmaster.middleware) ------------
 

@@ -13,7 +13,8 @@ from eventmaster.errors import DomainError
 from events.models import Event
 from events.rules import MANAGE_EVENT
 
-from .models import Registration
+from . import mails
+from .models import Mail, Registration
 from .selectors import registration_export_rows
 from .services import registration_cancel
 from .tickets import attendee_csv_lines
@@ -47,6 +48,8 @@ class RegistrationAdmin(OrganizerScopedAdmin):
     search_fields = ("user__email", "user__full_name")
     list_select_related = ("user", "event")
     ordering = ("-created_at",)
+    # No second COUNT over all the rows an organizer may see (100,000 and more).
+    show_full_result_count = False
     # The check-in app adds its actions (check in, undo): checkin/admin.py.
     actions = ("cancel_registrations",)
     readonly_fields = (
@@ -109,3 +112,55 @@ _events.actions = (
     *(_events.actions or ()),
     export_attendees,
 )  # None only in the hints: EventAdmin sets a tuple
+
+
+@admin.register(Mail)
+class MailAdmin(OrganizerScopedAdmin):
+    """The attendee mails of the caller's events, and how each went: a failed
+    one is an attendee who has not heard from us. Read-only; admins may send
+    failed mails again (as ``retry_mails`` does)."""
+
+    scope_rule = MANAGE_EVENT
+    scope_prefix = "registration__event__"
+    list_display = ("recipient", "event", "kind", "status", "attempts", "next_attempt_at", "sent_at", "error")
+    list_filter = ("status", "kind")
+    search_fields = ("registration__user__email",)
+    list_select_related = ("registration__user", "registration__event")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    actions = ("send_again",)
+    fields = readonly_fields = (
+        "registration", "kind", "status", "created_at", "attempts", "next_attempt_at", "give_up_at", "sent_at",
+        "last_error",
+    )  # fmt: skip
+    raw_id_fields = ("registration",)
+
+    @admin.display(ordering="registration__user__email")
+    def recipient(self, mail: Mail) -> str:
+        return mail.registration.user.email
+
+    @admin.display(ordering="registration__event__start_at")
+    def event(self, mail: Mail) -> str:
+        return mail.registration.event.title
+
+    @admin.display(description="last error")
+    def error(self, mail: Mail) -> str:
+        return mail.last_error[:120]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Mail | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Mail | None = None) -> bool:
+        return False  # nothing to edit; the action checks its own permission
+
+    def has_send_again_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("registrations.change_mail")
+
+    @admin.action(description="Send the selected failed mails again", permissions=("send_again",))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Mail]) -> None:
+        ids = list(queryset.filter(status=Mail.Status.FAILED).values_list("pk", flat=True)[:10_000])
+        count = mails.retry_failed(ids=ids)
+        self.message_user(request, f"{count} failed mail(s) queued to be sent again.", messages.SUCCESS)

@@ -61,6 +61,9 @@ class Registration(models.Model):
         related_name="+",
         db_index=False,
     )
+    # When it moved from the waitlist to confirmed (one UPDATE moves them all:
+    # the promoted mails find theirs by this instant).
+    promoted_at = models.DateTimeField(null=True, blank=True)
 
     # Not a column: the waitlist position annotated by registrations.selectors
     # (registration_with_details) or set by registrations.services.registration_create;
@@ -89,23 +92,81 @@ class Registration(models.Model):
         return f"{self.user} @ {self.event} ({self.status})"
 
 
-class Reminder(models.Model):
-    """A reminder mail sent to an attendee for an event: at most one per
-    attendee and event, however often send_reminders runs (the unique
-    constraint decides, also between two runs at the same time)."""
+class Mail(models.Model):
+    """One mail to an attendee, at most one of each kind per registration.
 
-    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="reminders")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="reminders")
-    sent_at = models.DateTimeField(default=timezone.now)
+    Written in the transaction of the change it tells about (so a rolled-back
+    change mails nobody and a committed one is never forgotten), sent by a
+    worker (registrations.mails). Its id is in the mail's Message-ID, the
+    same on every attempt, so a mail client folds the rare duplicate of a
+    worker killed mid-send."""
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed"
+        PROMOTED = "promoted"
+        CANCELLED = "cancelled"
+        EVENT_CANCELLED = "event_cancelled"
+        REMINDER = "reminder"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"  # refused by the server, or still failing after MAIL_RETRY_FOR_SECONDS
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="mails")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    # Not before this time (a retry's backoff); failed once past give_up_at.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    give_up_at = models.DateTimeField()
+    # A worker sending it holds it until then; a worker killed mid-send
+    # leaves a claim that expires.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["event", "user"], name="one_reminder_per_attendee_and_event")
+            models.UniqueConstraint(
+                fields=["registration", "kind"], name="one_mail_per_registration_and_kind"
+            )
+        ]
+        indexes = [
+            # The housekeeping's search for pending mails whose task was lost.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="mail_pending_idx"),
+            models.Index(fields=["status", "created_at"], name="mail_status_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"reminder {self.user_id} @ {self.event_id}"
+        return f"{self.kind} mail ({self.status})"
+
+
+class MailFanOut(models.Model):
+    """Mails to many attendees of one event, decided in one transaction (the
+    event cancelled, a waitlist promoted, reminders): this one row is written
+    with the change, and a task writes the Mail rows in batches and queues
+    them, so the request stays fast whatever the number of attendees."""
+
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Mail.Kind.choices)
+    # For promotions: the registrations promoted at this instant.
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)  # its task last queued
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["queued_at"], condition=Q(done_at__isnull=True), name="mail_fan_out_open_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mails for {self.event_id}"
 
 
 class IdempotencyKey(models.Model):

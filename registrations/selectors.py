@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from events.models import Event
 
-from .models import Registration, Reminder
+from .models import Mail, MailFanOut, Registration
 from .rules import VIEW_REGISTRATION
 
 
@@ -143,10 +143,23 @@ def registration_export_rows(*, event: Event) -> Iterator[tuple[Any, ...]]:
     )
 
 
+def reminded_users(*, event_id: Any) -> QuerySet[Mail, Any]:
+    """The attendees (user ids) of an event who had its reminder (or have it
+    queued), whichever registration it was for: one reminder per attendee
+    and event, also after they cancelled and registered again."""
+    return Mail.objects.filter(kind=Mail.Kind.REMINDER, registration__event_id=event_id).values(
+        "registration__user_id"
+    )
+
+
 def reminder_candidates(*, now: datetime, within: timedelta) -> QuerySet[Registration]:
     """Confirmed registrations of published events that start within
     ``within`` from ``now`` and whose attendee got no reminder for them yet."""
-    already = Reminder.objects.filter(event_id=OuterRef("event_id"), user_id=OuterRef("user_id"))
+    already = Mail.objects.filter(
+        kind=Mail.Kind.REMINDER,
+        registration__event_id=OuterRef("event_id"),
+        registration__user_id=OuterRef("user_id"),
+    )
     return (
         Registration.objects.filter(
             status=Registration.Status.CONFIRMED,
@@ -155,6 +168,21 @@ def reminder_candidates(*, now: datetime, within: timedelta) -> QuerySet[Registr
             event__start_at__lte=now + within,
         )
         .exclude(Exists(already))
-        .select_related("event", "user")
-        .order_by("event__start_at", "created_at", "id")
+        .order_by()
     )
+
+
+def fan_out_recipients(fan_out: MailFanOut) -> QuerySet[Registration]:
+    """The registrations a fan-out mails (each gets the mail once, however
+    often the fan-out runs: the Mail rows' unique constraint decides)."""
+    registrations = Registration.objects.filter(event_id=fan_out.event_id)
+    kind = fan_out.kind
+    if kind == Mail.Kind.EVENT_CANCELLED:
+        return registrations.filter(cancel_reason=Registration.CancelReason.EVENT_CANCELLED)
+    if kind == Mail.Kind.PROMOTED:
+        return registrations.filter(status=Registration.Status.CONFIRMED, promoted_at=fan_out.promoted_at)
+    if kind == Mail.Kind.REMINDER:
+        return registrations.filter(status=Registration.Status.CONFIRMED).exclude(
+            user_id__in=reminded_users(event_id=fan_out.event_id)
+        )
+    raise ValueError(f"no fan-out for {kind} mails")

@@ -2,19 +2,19 @@
 management commands all call these functions."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from events.models import Event
 from events.selectors import event_get_locked
 
-from . import notifications
+from . import mails
 from .errors import (
     AlreadyCancelledError,
     AlreadyCheckedInError,
@@ -23,8 +23,8 @@ from .errors import (
     IdempotencyKeyReusedError,
     RegistrationClosedError,
 )
-from .models import IdempotencyKey, Registration, Reminder
-from .selectors import COUNTED, CountDrift, event_counts_drift, registration_count_of
+from .models import IdempotencyKey, Mail, MailFanOut, Registration
+from .selectors import COUNTED, CountDrift, event_counts_drift, registration_count_of, reminder_candidates
 
 
 @transaction.atomic
@@ -66,7 +66,7 @@ def registration_create(*, event: Event, user: User) -> Registration:
     registration.user = user
     registration.waitlist_position_raw = position
     if status == Registration.Status.CONFIRMED:
-        notifications.notify_confirmed(registration)
+        mails.queue(registration, Mail.Kind.CONFIRMED)
     return registration
 
 
@@ -144,44 +144,47 @@ def registration_cancel(*, registration: Registration, by: User) -> Registration
         else Registration.CancelReason.ORGANIZER_CANCELLED
     )
     registration.save(update_fields=["status", "cancelled_at", "cancel_reason"])
-    notifications.notify_cancelled(registration)
+    mails.queue(registration, Mail.Kind.CANCELLED)
     if was_confirmed:
         promoted = _promote(event, free=event.capacity - (event.confirmed_count - 1))
-        _counts_move(event, confirmed=len(promoted) - 1, waitlisted=-len(promoted))
+        _counts_move(event, confirmed=promoted - 1, waitlisted=-promoted)
     else:
         _counts_move(event, waitlisted=-1)
     return registration
 
 
-def waitlist_promote(*, event: Event) -> list[Registration]:
+def waitlist_promote(*, event: Event) -> int:
     """Confirm waitlisted registrations, oldest first, while seats are free,
-    and move the event's counters (one UPDATE).
+    and move the event's counters; returns how many. Set-based: one UPDATE
+    whatever their number.
 
     The caller holds the event's row lock (``event_get_locked``) inside its
     transaction and passes that locked row: its counters decide, and the
     promotion must not interleave with other writers."""
     promoted = _promote(event, free=event.capacity - event.confirmed_count)
     if promoted:
-        _counts_move(event, confirmed=len(promoted), waitlisted=-len(promoted))
+        _counts_move(event, confirmed=promoted, waitlisted=-promoted)
     return promoted
 
 
-def _promote(event: Event, *, free: int) -> list[Registration]:
-    """Confirm up to ``free`` waitlisted registrations, oldest first (and tell
-    them after commit); the caller moves the counters."""
+def _promote(event: Event, *, free: int) -> int:
+    """Confirm up to ``free`` waitlisted registrations, oldest first, in one
+    UPDATE (every writer of an event's registrations holds the event's lock,
+    so the waitlist cannot move meanwhile), and mail them (a fan-out: they
+    are found by their ``promoted_at``). The caller moves the counters."""
     if free <= 0:
-        return []
-    promoted = list(
-        Registration.objects.select_for_update()
-        .filter(event=event, status=Registration.Status.WAITLISTED)
-        .order_by("created_at", "id")[:free]
+        return 0
+    now = timezone.now()
+    oldest = (
+        Registration.objects.filter(event=event, status=Registration.Status.WAITLISTED)
+        .order_by("created_at", "id")
+        .values("pk")[:free]
     )
-    if not promoted:
-        return []
-    Registration.objects.filter(pk__in=[r.pk for r in promoted]).update(status=Registration.Status.CONFIRMED)
-    for registration in promoted:
-        registration.status = Registration.Status.CONFIRMED
-    notifications.notify_promoted(promoted)
+    promoted = Registration.objects.filter(pk__in=oldest).update(
+        status=Registration.Status.CONFIRMED, promoted_at=now
+    )
+    if promoted:
+        mails.queue_fan_out(event.pk, Mail.Kind.PROMOTED, promoted_at=now)
     return promoted
 
 
@@ -201,19 +204,19 @@ def _counts_move(event: Event, *, confirmed: int = 0, waitlisted: int = 0) -> No
 
 def registrations_cancel_for_event(*, event: Event) -> int:
     """Cancel every active registration of a cancelled event (reason
-    ``event_cancelled``), set its counters to 0, and tell those attendees
-    after commit. The caller holds the event's row lock."""
-    active = Registration.objects.filter(event=event, status__in=Registration.ACTIVE_STATUSES)
-    ids = list(active.values_list("pk", flat=True))
-    Registration.objects.filter(pk__in=ids).update(
+    ``event_cancelled``) in one UPDATE, whatever their number, set its
+    counters to 0, and mail those attendees (a fan-out, by workers). The
+    caller holds the event's row lock."""
+    cancelled = Registration.objects.filter(event=event, status__in=Registration.ACTIVE_STATUSES).update(
         status=Registration.Status.CANCELLED,
         cancelled_at=timezone.now(),
         cancel_reason=Registration.CancelReason.EVENT_CANCELLED,
     )
     Event.objects.filter(pk=event.pk).update(confirmed_count=0, waitlisted_count=0)
     event.confirmed_count = event.waitlisted_count = 0
-    notifications.notify_event_cancelled(ids)
-    return len(ids)
+    if cancelled:
+        mails.queue_fan_out(event.pk, Mail.Kind.EVENT_CANCELLED)
+    return cancelled
 
 
 def event_counts_refresh(*, events: QuerySet[Event]) -> int:
@@ -226,17 +229,28 @@ def event_counts_refresh(*, events: QuerySet[Event]) -> int:
     )
 
 
-@transaction.atomic
-def reminder_send(*, registration: Registration) -> bool:
-    """Record and (after commit) send the reminder of one attendee for one
-    event; False when they already had it. The unique constraint on
-    (event, user) decides, so overlapping runs never send twice."""
-    _, created = Reminder.objects.get_or_create(
-        event_id=registration.event_id, user_id=registration.user_id, defaults={"registration": registration}
+def reminders_queue(*, now: datetime, within: timedelta) -> tuple[int, int]:
+    """Queue the reminder of every confirmed attendee of the published events
+    starting within ``within`` who has not had it: a fan-out per event, so
+    the mails go from the workers, each recorded as sent when it is sent.
+    Each attendee gets at most one reminder per event however often this
+    runs. Returns (events, attendees) queued."""
+    waiting = list(
+        reminder_candidates(now=now, within=within)
+        .values("event_id")
+        .annotate(attendees=Count("pk"))
+        .values_list("event_id", "attendees")
     )
-    if created:
-        notifications.notify_reminder(registration)
-    return created
+    events = 0
+    for event_id, _attendees in waiting:
+        with transaction.atomic():
+            open_fan_out = MailFanOut.objects.filter(
+                event_id=event_id, kind=Mail.Kind.REMINDER, done_at__isnull=True
+            ).exists()
+            if not open_fan_out:  # one still running will find these too
+                mails.queue_fan_out(event_id, Mail.Kind.REMINDER)
+                events += 1
+    return events, sum(attendees for _, attendees in waiting)
 
 
 @transaction.atomic

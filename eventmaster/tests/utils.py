@@ -70,3 +70,27 @@ def reads_fail_after(target, name: str):
             yield
         finally:
             setattr(target, name, original)
+
+
+def run_tasks(*, limit: int = 10_000) -> int:
+    """Run the background tasks that are due, in this process, as a worker
+    would, until none is left (tasks a task queues included); returns how
+    many ran. A task's ``run_after`` in the future is not due. Each task's
+    on-commit callbacks run as its commit would (the test's transaction
+    never commits)."""
+    from django.test import TestCase
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+        max_tasks=None, worker_id="test", excluded_queue_names=[],
+    )  # fmt: skip
+    for ran in range(limit):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            task = DBTaskResult.objects.ready().first()
+            if task is None:
+                return ran
+            task.claim(worker.worker_id)
+            worker.run_task(task)
+    raise AssertionError(f"more than {limit} tasks: a task that queues itself forever?")

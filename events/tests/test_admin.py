@@ -12,6 +12,7 @@ from accounts.tests.factories import UserFactory
 from checkin.models import Scan
 from checkin.services import checkin_scan
 from eventmaster.roles import Role, role_group
+from eventmaster.tests.utils import run_tasks
 from events.models import Event
 from events.tests.factories import EventFactory
 from registrations.services import registration_create
@@ -241,6 +242,7 @@ class TestActions:
         mine.refresh_from_db()
         registration.refresh_from_db()
         assert mine.status == "cancelled" and registration.cancel_reason == "event_cancelled"
+        run_tasks()  # the workers mail them
         assert [m.to[0] for m in mail.outbox] == [registration.user.email]
 
     def test_export(self, organizer_admin, mine):

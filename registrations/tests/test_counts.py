@@ -125,7 +125,7 @@ class TestServices:
         event = EventFactory(capacity=1)
         fill(event, 2)
         event = Event.objects.get(pk=event.pk)
-        assert waitlist_promote(event=event) == []
+        assert waitlist_promote(event=event) == 0
         assert counts(event) == (1, 1)
 
     def test_capacity_below_the_confirmed_count_is_refused(self):

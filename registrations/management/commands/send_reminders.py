@@ -3,10 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from tqdm import tqdm
 
-from registrations.selectors import reminder_candidates
-from registrations.services import reminder_send
+from registrations.services import reminders_queue
 
 
 def positive_hours(value: str) -> int:
@@ -23,9 +21,9 @@ def positive_hours(value: str) -> int:
 
 class Command(BaseCommand):
     help = (
-        "E-mail a reminder to every confirmed attendee of the published events that start within the next "
-        "--hours hours. Each attendee gets at most one reminder per event, however often this runs: safe to "
-        "run from cron every few minutes."
+        "Queue an e-mail reminder for every confirmed attendee of the published events that start within the "
+        "next --hours hours; the task workers send them. Each attendee gets at most one reminder per event, "
+        "however often this runs: safe to run from cron every few minutes."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,17 +31,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, hours: str, **options: Any) -> None:
         window = positive_hours(hours)
-        candidates = reminder_candidates(now=timezone.now(), within=timedelta(hours=window))
-        total = candidates.count()
-        sent = 0
-        progress = tqdm(
-            candidates.iterator(chunk_size=500),
-            total=total,
-            unit="attendee",
-            disable=total < 50 or options["verbosity"] == 0,
-        )
-        for registration in progress:
-            sent += reminder_send(registration=registration)
+        events, attendees = reminders_queue(now=timezone.now(), within=timedelta(hours=window))
         self.stdout.write(
-            f"Sent {sent} reminder(s) for events in the next {window} h ({total - sent} already sent)."
+            f"Queued {attendees} reminder(s) for {events} event(s) in the next {window} h; "
+            "the workers send them (`task_queue` shows the queue)."
         )

@@ -1,0 +1,352 @@
+"""Attendee mails: queued with the change that causes them, sent by workers.
+
+A service that tells an attendee something writes a ``Mail`` row in its own
+transaction (``queue``), or, for the attendees of a whole event, one
+``MailFanOut`` row (``queue_fan_out``), and queues the task that sends it
+when the transaction commits. A worker then (``send``):
+
+- claims each mail (a conditional UPDATE: a mail queued twice, or run by
+  two workers, is sent once), builds it and sends it over one SMTP
+  connection per batch, and records it as sent;
+- retries a temporary failure (the server down, slow, or answering 4xx)
+  with exponential backoff for MAIL_RETRY_FOR_SECONDS, then records it as
+  failed; a permanent refusal (5xx) fails at once. Failed mails show in the
+  admin and go again with ``retry_mails`` or the admin action.
+
+A worker killed mid-batch leaves its task to be requeued
+(eventmaster.tasks): the mails it sent are recorded, so only the one in
+flight at the kill can reach its attendee twice, with the same Message-ID.
+The housekeeping (``resume``) queues again what a lost task left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from eventmaster.mail import Mail as Message
+from events.calendar import event_to_ical
+
+from .models import Mail, MailFanOut, Registration
+from .selectors import fan_out_recipients
+from .tickets import ticket_qr
+
+logger = logging.getLogger(__name__)
+
+Kind = Mail.Kind
+
+_SUBJECTS = {
+    Kind.CONFIRMED: "Your place is confirmed",
+    Kind.PROMOTED: "You are in: off the waitlist",
+    Kind.CANCELLED: "Registration cancelled",
+    Kind.EVENT_CANCELLED: "Event cancelled",
+    Kind.REMINDER: "Reminder",
+}
+_WITH_TICKET = {Kind.CONFIRMED, Kind.PROMOTED, Kind.REMINDER}
+
+
+# --- Queueing (in the services' transactions) -----------------------------
+
+
+def queue(registration: Registration, kind: str) -> None:
+    """Mail ``registration``'s attendee about ``kind``, once: the row is
+    written now, in the caller's transaction; the task is queued when it
+    commits. A second call for the same registration and kind does nothing."""
+    now = timezone.now()
+    mail, created = Mail.objects.get_or_create(
+        registration=registration, kind=kind, defaults={"give_up_at": _give_up_at(now), "created_at": now}
+    )
+    if created:
+        _send_on_commit([mail.pk])
+
+
+def queue_fan_out(event_id: UUID, kind: str, *, promoted_at: datetime | None = None) -> MailFanOut:
+    """Mail every attendee of an event concerned by ``kind`` (see
+    selectors.fan_out_recipients): one row now, the Mail rows by a task."""
+    fan_out = MailFanOut.objects.create(event_id=event_id, kind=kind, promoted_at=promoted_at)
+    from .tasks import fan_out_mails
+
+    transaction.on_commit(lambda: fan_out_mails.enqueue(fan_out.pk))
+    return fan_out
+
+
+def _send_on_commit(mail_ids: Sequence[Any], *, run_after: datetime | None = None) -> None:
+    from .tasks import send_mails
+
+    ids = [str(pk) for pk in mail_ids]
+    task = send_mails.using(run_after=run_after) if run_after is not None else send_mails
+    transaction.on_commit(lambda: task.enqueue(ids))
+
+
+def _give_up_at(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.MAIL_RETRY_FOR_SECONDS)
+
+
+# --- Fan-out (a task) -------------------------------------------------------
+
+
+def fan_out(fan_out_id: int) -> int:
+    """Write the Mail rows of a fan-out, a batch per transaction, and queue
+    each batch's sending. Safe to run again (after a worker died): existing
+    rows are kept, and only pending ones are queued. Returns how many mails
+    it queued."""
+    record = MailFanOut.objects.filter(pk=fan_out_id, done_at__isnull=True).first()
+    if record is None:
+        return 0
+    recipients = fan_out_recipients(record).order_by("pk").values_list("pk", flat=True)
+    queued, last = 0, None
+    while True:
+        page = recipients if last is None else recipients.filter(pk__gt=last)
+        chunk = list(page[: settings.MAIL_BATCH_SIZE])
+        if not chunk:
+            break
+        with transaction.atomic():
+            now = timezone.now()
+            Mail.objects.bulk_create(
+                [
+                    Mail(registration_id=pk, kind=record.kind, created_at=now, give_up_at=_give_up_at(now))
+                    for pk in chunk
+                ],
+                ignore_conflicts=True,
+            )
+            ids = list(
+                Mail.objects.filter(
+                    registration_id__in=chunk, kind=record.kind, status=Mail.Status.PENDING
+                ).values_list("pk", flat=True)
+            )
+            if ids:
+                _send_on_commit(ids)
+            queued += len(ids)
+        last = chunk[-1]
+    MailFanOut.objects.filter(pk=record.pk).update(done_at=timezone.now())
+    return queued
+
+
+# --- Sending (a task) -------------------------------------------------------
+
+
+class _ServerDown(Exception):
+    """The SMTP server cannot be reached: no mail of this batch can go."""
+
+
+def send(mail_ids: Iterable[str]) -> dict[str, int]:
+    """Send the pending mails among ``mail_ids`` over one SMTP connection;
+    retry or fail the ones that did not go. Returns counts by outcome."""
+    outcome: dict[str, int] = defaultdict(int)
+    connection: BaseEmailBackend | None = None
+    retry: list[tuple[Mail, str, bool]] = []  # (mail, error, claimed by this run)
+    mails = list(
+        Mail.objects.filter(pk__in=list(mail_ids), status=Mail.Status.PENDING)
+        .select_related("registration__event", "registration__user")
+        .order_by("created_at", "pk")
+    )
+    try:
+        for index, mail in enumerate(mails):
+            if not _claim(mail):
+                outcome["skipped"] += 1
+                continue
+            try:
+                message = _build(mail)
+            except Exception as exc:
+                logger.exception("building attendee mail failed", extra={"mail": str(mail.pk)})
+                _fail(mail, f"could not build the mail: {exc!r}")
+                outcome["failed"] += 1
+                continue
+            try:
+                if connection is None:
+                    connection = _open()
+                connection.send_messages([message.message(connection, message_id=_message_id(mail))])
+            except _ServerDown as exc:
+                # Nothing else of this batch can go either: all retry later.
+                retry.append((mail, str(exc), True))
+                retry.extend((other, str(exc), False) for other in mails[index + 1 :])
+                break
+            except Exception as exc:
+                if _is_permanent(exc):
+                    logger.warning("the mail server refused an attendee mail", extra={"mail": str(mail.pk)})
+                    _fail(mail, _describe(exc))
+                    outcome["failed"] += 1
+                else:
+                    retry.append((mail, _describe(exc), True))
+                    _close(connection)  # a fresh connection for the next one
+                    connection = None
+                continue
+            Mail.objects.filter(pk=mail.pk).update(
+                status=Mail.Status.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+            )
+            outcome["sent"] += 1
+    finally:
+        _close(connection)
+    for result in _retry_later(retry):
+        outcome[result] += 1
+    return dict(outcome)
+
+
+def _claim(mail: Mail) -> bool:
+    now = timezone.now()
+    lease = timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)
+    claimed = (
+        Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + lease, attempts=F("attempts") + 1)
+    )
+    if claimed:
+        mail.attempts += 1
+    return bool(claimed)
+
+
+def _open() -> BaseEmailBackend:
+    connection = get_connection()
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise _ServerDown(_describe(exc)) from exc
+    return connection
+
+
+def _close(connection: BaseEmailBackend | None) -> None:
+    if connection is not None:
+        try:
+            connection.close()
+        except Exception:
+            logger.warning("closing the mail connection failed", exc_info=True)
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """A 5xx answer: the server will not take this mail, however often it
+    is sent (an unknown recipient, a refused sender). Anything else, a
+    dropped connection or a 4xx, may pass later."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def _fail(mail: Mail, error: str) -> None:
+    Mail.objects.filter(pk=mail.pk).update(status=Mail.Status.FAILED, claimed_until=None, last_error=error)
+
+
+def _retry_later(failed: list[tuple[Mail, str, bool]]) -> list[str]:
+    """Schedule each mail's next attempt (exponential backoff) and queue it
+    then; fail the ones past their give-up time. A mail the batch did not
+    get to (the server was down) counts the attempt too."""
+    now = timezone.now()
+    results: list[str] = []
+    by_time: dict[datetime, list[Any]] = defaultdict(list)
+    for mail, error, claimed in failed:
+        attempts = mail.attempts + (0 if claimed else 1)
+        delay = min(settings.MAIL_RETRY_FIRST_SECONDS * 2 ** (attempts - 1), settings.MAIL_RETRY_MAX_SECONDS)
+        at = now + timedelta(seconds=delay)
+        if at > mail.give_up_at:
+            _fail(mail, error)
+            results.append("failed")
+            continue
+        Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING).update(
+            next_attempt_at=at, claimed_until=None, last_error=error, attempts=attempts
+        )
+        by_time[at.replace(microsecond=0) + timedelta(seconds=1)].append(mail.pk)
+        results.append("retry")
+    for at, ids in by_time.items():
+        _send_on_commit(ids, run_after=at)
+    if failed:
+        logger.warning("attendee mails will be retried", extra={"mails": len(failed)})
+    return results
+
+
+def _message_id(mail: Mail) -> str:
+    return f"<{mail.pk}@{settings.MAIL_MESSAGE_ID_DOMAIN}>"
+
+
+def _build(mail: Mail) -> Message:
+    registration = mail.registration
+    event, user = registration.event, registration.user
+    kind = Kind(mail.kind)
+    extra: dict[str, Any] = {}
+    if kind in _WITH_TICKET:
+        extra = {
+            "inline_png": ("ticket", ticket_qr(registration.ticket_code, "png")),
+            "attachments": [("event.ics", event_to_ical(event), "text/calendar")],
+        }
+    return Message(
+        to=user.email,
+        subject=f"{_SUBJECTS[kind]}: {event.title}",
+        template=f"registrations/email/{kind.value}",
+        context={"registration": registration, "event": event, "user": user},
+        **extra,
+    )
+
+
+# --- Operations -------------------------------------------------------------
+
+
+def retry_failed(*, ids: Sequence[Any] | None = None) -> int:
+    """Send failed mails again (from now, with a fresh day of retries)."""
+    now = timezone.now()
+    failed = Mail.objects.filter(status=Mail.Status.FAILED)
+    if ids is not None:
+        failed = failed.filter(pk__in=list(ids))
+    pks = list(failed.values_list("pk", flat=True)[:100_000])
+    done = 0
+    for start in range(0, len(pks), settings.MAIL_BATCH_SIZE):
+        chunk = pks[start : start + settings.MAIL_BATCH_SIZE]
+        with transaction.atomic():
+            done += Mail.objects.filter(pk__in=chunk, status=Mail.Status.FAILED).update(
+                status=Mail.Status.PENDING,
+                next_attempt_at=now,
+                give_up_at=_give_up_at(now),
+                claimed_until=None,
+                attempts=0,
+            )
+            _send_on_commit(chunk)
+    return done
+
+
+def resume(*, now: datetime | None = None) -> int:
+    """Housekeeping: queue again the pending mails that should have gone
+    MAIL_RESUME_AFTER_SECONDS ago (their task was lost: a crash between a
+    commit and its queueing, a task that failed on a database outage) and
+    the fan-outs left unfinished that long. Returns how many mails."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.MAIL_RESUME_AFTER_SECONDS)
+    from .tasks import fan_out_mails
+
+    for pk in MailFanOut.objects.filter(done_at__isnull=True, queued_at__lt=cutoff).values_list(
+        "pk", flat=True
+    )[:100]:
+        if MailFanOut.objects.filter(pk=pk, queued_at__lt=cutoff).update(queued_at=now):
+            fan_out_mails.enqueue(pk)
+    resumed = 0
+    while True:
+        with transaction.atomic():
+            stale = Mail.objects.filter(status=Mail.Status.PENDING, next_attempt_at__lt=cutoff).filter(
+                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+            )
+            ids = list(
+                stale.select_for_update(skip_locked=True).values_list("pk", flat=True)[
+                    : settings.MAIL_BATCH_SIZE
+                ]
+            )
+            if not ids:
+                return resumed
+            # Not again before another MAIL_RESUME_AFTER_SECONDS.
+            Mail.objects.filter(pk__in=ids).update(next_attempt_at=now)
+            _send_on_commit(ids)
+        resumed += len(ids)

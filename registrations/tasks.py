@@ -1,0 +1,18 @@
+"""The registrations app's background tasks (run by ``manage.py run_worker``).
+Thin: the work is in registrations.mails."""
+
+from django_tasks import task
+
+from . import mails
+
+
+@task()
+def send_mails(mail_ids: list[str]) -> dict[str, int]:
+    """Send a batch of attendee mails over one SMTP connection."""
+    return mails.send(mail_ids)
+
+
+@task()
+def fan_out_mails(fan_out_id: int) -> int:
+    """Write and queue the mails to many attendees of one event."""
+    return mails.fan_out(fan_out_id)
