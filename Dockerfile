@@ -29,4 +29,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "scripts/healthcheck.py"]
 
 # Migrations and the cache table before the server starts (docs/operations.md).
+# The same image runs the background workers with another command (as many
+# containers as needed; docker stop sends SIGTERM, the worker finishes its
+# task first):  docker run ... eventmaster python manage.py run_worker
 CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && exec gunicorn eventmaster.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --forwarded-allow-ips='*' --no-control-socket"]

@@ -1,5 +1,6 @@
 # The two commands of the README:
 #   make run   - install into .venv, migrate, seed demo data, serve http://127.0.0.1:8000
+#                with a background worker (mails) beside it
 #   make test  - install into .venv, lint, check, and run the suite on SQLite and PostgreSQL
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -29,7 +30,7 @@ migrate: install
 run: migrate
 	@if $(DEV_ENV) $(BIN)/python manage.py help seed_demo >/dev/null 2>&1; then \
 		$(DEV_ENV) $(BIN)/python manage.py seed_demo; fi
-	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEV_ENV) BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) bash scripts/run.sh
 
 test: install
 	bash scripts/test.sh

@@ -138,7 +138,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "accounts.change_user",
         "auth.view_group",
         "registrations.change_mail",  # the admin's "send again" action
-        "django_tasks_db.view_dbtaskresult",  # the background queue
+        "django_tasks_database.view_dbtaskresult",  # the background queue
     ),
 }
 
