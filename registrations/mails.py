@@ -62,14 +62,17 @@ _WITH_TICKET = {Kind.CONFIRMED, Kind.PROMOTED, Kind.REMINDER}
 
 def queue(registration: Registration, kind: str) -> None:
     """Mail ``registration``'s attendee about ``kind``, once: the row is
-    written now, in the caller's transaction; the task is queued when it
-    commits. A second call for the same registration and kind does nothing."""
+    written now, in the caller's transaction (one INSERT ... ON CONFLICT DO
+    NOTHING: a second call for the same registration and kind writes
+    nothing), and its task is queued when that transaction commits."""
     now = timezone.now()
-    mail, created = Mail.objects.get_or_create(
-        registration=registration, kind=kind, defaults={"give_up_at": _give_up_at(now), "created_at": now}
+    mail = Mail(
+        registration=registration, kind=kind, created_at=now, next_attempt_at=now, give_up_at=_give_up_at(now)
     )
-    if created:
-        _send_on_commit([mail.pk])
+    Mail.objects.bulk_create([mail], ignore_conflicts=True)
+    # The id is made here (uuid4), so it is known even without RETURNING;
+    # after a conflict it names no row and its task finds nothing to send.
+    _send_on_commit([mail.pk])
 
 
 def queue_fan_out(event_id: UUID, kind: str, *, promoted_at: datetime | None = None) -> MailFanOut:
