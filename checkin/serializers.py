@@ -6,8 +6,8 @@ from drf_spectacular.utils import Direction, PolymorphicProxySerializer, extend_
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
-from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField
-from registrations.serializers import RegistrationSerializer, render_datetime
+from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField, render_datetime
+from registrations.serializers import RegistrationSerializer
 
 from .models import Scan
 from .services import ScanOutcome

@@ -54,3 +54,21 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    # The counts as the API shows them: arithmetic on the counter columns,
+    # so reading them builds no annotation and runs no query.
+    @property
+    def registered_count(self) -> int:
+        return self.confirmed_count
+
+    @property
+    def waitlist_count(self) -> int:
+        return self.waitlisted_count
+
+    @property
+    def available_slots(self) -> int:
+        return self.capacity - self.confirmed_count
+
+    @property
+    def is_full(self) -> bool:
+        return self.confirmed_count >= self.capacity

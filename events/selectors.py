@@ -7,13 +7,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import (
-    Case,
-    F,
-    QuerySet,
-    Value,
-    When,
-)
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -25,21 +19,12 @@ from .rules import RUN_DOOR, VIEW_EVENT
 
 
 def event_with_counts(queryset: QuerySet[Event]) -> QuerySet[Event]:
-    """registered_count, waitlist_count, available_slots and is_full from the
-    event's counter columns (kept by registrations.services under the event
-    row lock): arithmetic on the row, the same in list and detail."""
-    return (
-        queryset.select_related("organizer")
-        .annotate(registered_count=F("confirmed_count"))
-        .annotate(waitlist_count=F("waitlisted_count"))
-        .annotate(available_slots=F("capacity") - F("confirmed_count"))
-        .annotate(
-            is_full=Case(
-                When(confirmed_count__gte=F("capacity"), then=Value(True)),
-                default=Value(False),
-            )
-        )
-    )
+    """Events as the API shows them: with their organizer. The counts are
+    the event row's counter columns (kept by registrations.services under
+    the event row lock), read by the model's properties (registered_count,
+    waitlist_count, available_slots, is_full): no annotation to build, the
+    same in list and detail."""
+    return queryset.select_related("organizer")
 
 
 def event_list_public() -> QuerySet[Event]:

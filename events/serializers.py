@@ -1,8 +1,10 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from accounts.models import User
 from accounts.serializers import UserRefSerializer
-from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField
+from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField, render_datetime
 
 from .models import Event
 
@@ -10,8 +12,11 @@ MAX_CAPACITY = 1_000_000
 
 
 class EventSerializer(serializers.ModelSerializer):
-    """An event as docs/api.md shows it; the counts come from annotations
-    over the event's counter columns (events.selectors.event_with_counts)."""
+    """An event as docs/api.md shows it."""
+
+    # The counts are the model's properties over its counter columns. The
+    # declared fields are the schema; the rendering is by hand
+    # (events/tests/test_serializers.py holds the two to the same output).
 
     organizer = UserRefSerializer(read_only=True)
     registered_count = serializers.IntegerField(read_only=True)
@@ -40,6 +45,30 @@ class EventSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
+
+    def to_representation(self, event: Event) -> dict[str, Any]:
+        # ModelSerializer rebuilds its fields from the model on every
+        # instantiation, and DRF renders field by field: together two thirds
+        # of a public event list's CPU time (a page of 20).
+        organizer = event.organizer
+        return {
+            "id": str(event.pk),
+            "title": event.title,
+            "description": event.description,
+            "location": event.location,
+            "start_at": render_datetime(event.start_at),
+            "end_at": render_datetime(event.end_at),
+            "capacity": event.capacity,
+            "status": str(event.status),
+            "waitlist_enabled": event.waitlist_enabled,
+            "organizer": {"id": str(organizer.pk), "full_name": organizer.full_name},
+            "registered_count": event.registered_count,
+            "waitlist_count": event.waitlist_count,
+            "available_slots": event.available_slots,
+            "is_full": event.is_full,
+            "created_at": render_datetime(event.created_at),
+            "updated_at": render_datetime(event.updated_at),
+        }
 
 
 class EventUpdateInputSerializer(serializers.Serializer):

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
@@ -103,6 +104,12 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
     @property
     def filterset_class(self) -> type[EventFilterSet] | None:
         return {"list": EventFilterSet, "managed": ManagedEventFilterSet}.get(self.action)
+
+    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
+        filterset_class = self.filterset_class
+        if filterset_class is not None and not filterset_class.requested(self.request.query_params):
+            return filterset_class.unfiltered(queryset)
+        return super().filter_queryset(queryset)
 
     def _page(self) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from eventmaster.api.serializers import render_datetime
 from events.permissions import can_manage_event
 
 from .models import Registration
@@ -12,10 +13,6 @@ from .selectors import registration_waitlist_position
 # ModelSerializer rebuilds its fields from the model on every instantiation,
 # which measured twice the time per registration (0.70 against 0.34 ms) on
 # the door-scan hot path and on attendee pages of 100.
-
-# DRF's own datetime rendering (ISO 8601 in the current time zone, "Z" for
-# UTC), for hand-built representations; it keeps no state per call.
-render_datetime = serializers.DateTimeField().to_representation
 
 
 class RegistrationEventSerializer(serializers.Serializer):

@@ -96,3 +96,9 @@ def _refuse_other_json_types(serializer: serializers.Serializer[Any], data: obje
                 break
     if errors:
         raise serializers.ValidationError(errors)
+
+
+# DRF's own datetime rendering (ISO 8601 in the current time zone, "Z" for
+# UTC), for the representations built by hand (events, registrations, scan
+# results); it keeps no state per call.
+render_datetime = serializers.DateTimeField().to_representation

@@ -506,3 +506,24 @@ def test_admin_acts_on_any_event(admin_client, event):
     assert admin_client.patch(url(event), {"title": "By admin"}).json()["title"] == "By admin"
     assert admin_client.post(url(event, "/cancel")).status_code == 200
     assert client_for(event.organizer).get(url(event)).json()["title"] == "By admin"
+
+
+def test_the_list_without_filters_is_the_filtered_lists_default(api_client, organizer_client, organizer):
+    """No filter parameter skips the filter form (events.views filter_queryset):
+    the same rows as when include_past is given its default explicitly."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    past = EventFactory(organizer=organizer, status="published")
+    Event.objects.filter(pk=past.pk).update(start_at=timezone.now() - timedelta(days=1))
+    EventFactory(organizer=organizer, status="published")
+    for client, url, default in (
+        (api_client, "/api/v1/events", "false"),
+        (organizer_client, "/api/v1/events/managed", "true"),
+    ):
+        answer = client.get(url)
+        assert answer.status_code == 200, answer.json()
+        bare = [e["id"] for e in answer.json()["items"]]
+        explicit = [e["id"] for e in client.get(url, {"include_past": default}).json()["items"]]
+        assert bare == explicit and (str(past.pk) in bare) == (default == "true")
