@@ -1,4 +1,10 @@
-"""``manage.py run_worker`` as a real process."""
+"""``manage.py run_worker`` as a real process stopped with SIGTERM: it
+finishes the task at hand, removes its heartbeat and exits 0; idle, it
+exits at once. (A worker killed with SIGKILL: registrations/tests/test_mail_server.py.)"""
+
+import signal
+import time
+from collections import Counter
 
 import pytest
 
@@ -10,6 +16,34 @@ from registrations.models import Mail
 from registrations.tests.bulk import bulk_registrations
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
+
+
+def test_sigterm_in_the_middle_of_a_task_lets_it_finish():
+    event = EventFactory(capacity=8)
+    bulk_registrations(event, 8, prefix="graceful")
+    # 0.25 s per message: the batch of 8 takes about 2 s.
+    with smtp_sink(delay=0.25) as sink, worker(worker_env(smtp_port=sink.port)) as w:
+        event_services.event_cancel(event=event)  # a fan-out, then one send_mails task of 8
+        sink.wait_for(lambda s: s.total >= 1, timeout=30, what="the batch's first mail")
+        w.signal(signal.SIGTERM)
+        received_at_signal = sink.total
+        assert w.process.wait(timeout=30) == 0, w.log()
+        assert received_at_signal < 8, "the batch was over before the signal: no test"
+        assert Counter(Mail.objects.values_list("status", flat=True)) == {"sent": 8}
+        assert sink.by_recipient() == {f"graceful{i}@example.org": 1 for i in range(8)}
+        assert not w.heartbeat_exists()
+        assert "shutting down gracefully" in w.log()
+
+
+def test_an_idle_worker_exits_at_once_on_sigterm():
+    with smtp_sink() as sink, worker(worker_env(smtp_port=sink.port)) as w:
+        time.sleep(1)  # idle: polling, heartbeats, housekeeping
+        started = time.monotonic()
+        w.signal(signal.SIGTERM)
+        assert w.process.wait(timeout=10) == 0, w.log()
+        took = time.monotonic() - started
+        assert took < 3, f"an idle worker took {took:.1f} s to stop"
+        assert not w.heartbeat_exists()
 
 
 def test_a_worker_started_after_another_was_killed_requeues_its_task_when_idle():
