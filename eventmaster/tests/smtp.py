@@ -78,7 +78,8 @@ class SmtpSink:
         self.port = port or free_port()
         self.delay = delay  # seconds between having a message and answering 250
         self.refuse = refuse
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._arrived = threading.Condition(self._lock)  # notified at each message
         self._received: list[Received] = []
         self._offered: Counter[str] = Counter()
         self._controller: Controller | None = None
@@ -93,8 +94,9 @@ class SmtpSink:
 
     def record(self, recipients: list[str], *, message_id: str, subject: str) -> None:
         now = time.monotonic()
-        with self._lock:
+        with self._arrived:
             self._received.extend(Received(r, message_id, subject, now) for r in recipients)
+            self._arrived.notify_all()
 
     # --- the test's side ---
 
@@ -138,13 +140,13 @@ class SmtpSink:
             return self._offered[address]
 
     def wait_for(self, condition: Callable[[SmtpSink], bool], *, timeout: float, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while not condition(self):
-            if time.monotonic() > deadline:
+        """Until ``condition(sink)`` holds, checked as each message arrives
+        (the test acts while the server still holds that message)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: condition(self), timeout):
                 raise AssertionError(
                     f"the SMTP sink did not see {what or 'it'} in {timeout} s: {self.total} mails"
                 )
-            time.sleep(0.02)
 
 
 @contextmanager

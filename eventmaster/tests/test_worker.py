@@ -37,7 +37,7 @@ def test_sigterm_in_the_middle_of_a_task_lets_it_finish():
 
 def test_an_idle_worker_exits_at_once_on_sigterm():
     with smtp_sink() as sink, worker(worker_env(smtp_port=sink.port)) as w:
-        time.sleep(1)  # idle: polling, heartbeats, housekeeping
+        time.sleep(0.5)  # idle: polling, heartbeats, housekeeping
         started = time.monotonic()
         w.signal(signal.SIGTERM)
         assert w.process.wait(timeout=10) == 0, w.log()

@@ -36,7 +36,7 @@ def worker_env(*, smtp_port: int, **extra: Any) -> dict[str, str]:
         "EMAIL_PORT": smtp_port,
         "EMAIL_TIMEOUT": 2,
         "MAIL_RETRY_FIRST_SECONDS": 1,
-        "MAIL_RETRY_MAX_SECONDS": 2,
+        "MAIL_RETRY_MAX_SECONDS": 1,
         "TASK_HEARTBEAT_SECONDS": 0.5,
         "TASK_WORKER_DEAD_AFTER": 3,
         "TASK_HOUSEKEEPING_SECONDS": 1,
