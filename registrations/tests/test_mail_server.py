@@ -46,9 +46,10 @@ def test_smtp_down_while_20_people_register_each_gets_one_confirmation_once_it_i
     env = worker_env(smtp_port=port)
     try:
         with (
-            worker(env) as w,
+            worker(env, wait=False) as w,  # starting while gunicorn starts
             gunicorn(workers=4, env=server_env(RATELIMIT_ENABLE="false", EMAIL_PORT=str(port))) as url,
         ):
+            w.wait_until_up()
             started = time.monotonic()
             responses = fire_at_once([register(url, event, user) for user in users])
             took = time.monotonic() - started
