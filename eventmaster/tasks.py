@@ -16,7 +16,8 @@ claims a task with ``SELECT ... FOR UPDATE SKIP LOCKED``).
   back to the queue, so another worker runs it again. Tasks are written to
   be run again (the mail tasks skip what was sent);
 - **housekeeping**: the functions the apps register with ``housekeeping``
-  run at start and every ``TASK_HOUSEKEEPING_SECONDS`` (the registrations
+  run at start and every ``TASK_HOUSEKEEPING_SECONDS``, between tasks or,
+  when the worker is idle, in the heartbeat's thread (the registrations
   app re-queues mails whose task was lost);
 
 and it survives a database outage: it logs, waits and goes on.
@@ -206,8 +207,23 @@ class Worker(DBWorker):
                 except DatabaseError:
                     logger.warning("heartbeat failed", exc_info=True)
                     close_old_connections()
+                    continue
+                if not self.running_task:
+                    self._housekeep_idle()
         finally:
             connection.close()
+
+    def _housekeep_idle(self) -> None:
+        # The loop housekeeps after each task: an idle worker runs none, so
+        # this thread does it for it (else a dead worker's task, or a mail
+        # whose claim expired, waits for the next task to be queued).
+        try:
+            self.housekeep()
+        except DatabaseError:
+            logger.warning("housekeeping failed", exc_info=True)
+            close_old_connections()
+        except Exception:
+            logger.exception("housekeeping failed")
 
     def _goodbye(self) -> None:
         try:
