@@ -350,6 +350,9 @@ MAIL_RETRY_FIRST_SECONDS = env.int("MAIL_RETRY_FIRST_SECONDS", default=60)
 MAIL_RETRY_MAX_SECONDS = env.int("MAIL_RETRY_MAX_SECONDS", default=2 * 3600)
 MAIL_RETRY_FOR_SECONDS = env.int("MAIL_RETRY_FOR_SECONDS", default=24 * 3600)
 MAIL_RESUME_AFTER_SECONDS = env.int("MAIL_RESUME_AFTER_SECONDS", default=15 * 60)
+# How long a worker holds a mail it is sending: a worker killed mid-send
+# leaves it to another after this (longer than a send can take).
+MAIL_CLAIM_SECONDS = env.int("MAIL_CLAIM_SECONDS", default=3 * EMAIL_TIMEOUT + 30)
 # The domain of the stable Message-ID each mail keeps through its retries.
 MAIL_MESSAGE_ID_DOMAIN = env.str("MAIL_MESSAGE_ID_DOMAIN", default="eventmaster.invalid")
 

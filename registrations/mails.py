@@ -199,7 +199,7 @@ def send(mail_ids: Iterable[str]) -> dict[str, int]:
 
 def _claim(mail: Mail) -> bool:
     now = timezone.now()
-    lease = timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)
+    lease = timedelta(seconds=settings.MAIL_CLAIM_SECONDS)
     claimed = (
         Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))

@@ -105,10 +105,11 @@ def test_a_worker_killed_in_the_middle_of_1000_mails():
         env = worker_env(
             smtp_port=sink.port,
             TASK_WORKER_DEAD_AFTER=2,
-            # The mail claimed by the dead worker waits out its lease
-            # (3 x EMAIL_TIMEOUT + 30 s), then the housekeeping sends it.
+            # The mail claimed by the dead worker waits out its claim
+            # (MAIL_CLAIM_SECONDS), then the housekeeping sends it.
             EMAIL_TIMEOUT=1,
-            MAIL_RESUME_AFTER_SECONDS=30,
+            MAIL_CLAIM_SECONDS=5,
+            MAIL_RESUME_AFTER_SECONDS=5,
         )
         with worker(env) as first:
             cancelled_at = time.monotonic()
