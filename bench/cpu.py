@@ -20,10 +20,31 @@ def _processes():
 
 
 def postgres_cpu() -> float:
-    """All PostgreSQL processes (backends and background writers)."""
+    """All PostgreSQL processes (backends and background writers), of every
+    cluster on the machine: see ``tree_cpu`` for one cluster's."""
     return sum(ticks for _, name, _, ticks in _processes() if name.startswith("postgres")) / _TICKS
 
 
 def children_cpu(parent: int) -> float:
     """The children of ``parent`` (gunicorn's workers)."""
     return sum(ticks for _, _, ppid, ticks in _processes() if ppid == parent) / _TICKS
+
+
+def tree_cpu(parent: int) -> float:
+    """``parent`` and its children: those alive, and those that exited and
+    were reaped by it (its cutime and cstime). For one PostgreSQL cluster
+    (the postmaster's pid: its backends, background writers, and autovacuum
+    workers come and gone), where ``postgres_cpu`` also counts every other
+    cluster a shared machine runs."""
+    try:
+        fields = Path(f"/proc/{parent}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # fields[11] to [14]: user and system ticks, then those of reaped children.
+    own = sum(int(field) for field in fields[11:15])
+    return (own + sum(ticks for _, _, ppid, ticks in _processes() if ppid == parent)) / _TICKS
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid of ``pid`` (e.g. the postmaster of a backend)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
