@@ -6,6 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PORT=8000 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/eventmaster-metrics \
     WEB_CONCURRENCY=3
 
 WORKDIR /app
@@ -32,4 +33,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # The same image runs the background workers with another command (as many
 # containers as needed; docker stop sends SIGTERM, the worker finishes its
 # task first):  docker run ... eventmaster python manage.py run_worker
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && exec gunicorn eventmaster.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --forwarded-allow-ips='*' --no-control-socket"]
+CMD ["sh", "-c", "rm -rf $PROMETHEUS_MULTIPROC_DIR && mkdir -p $PROMETHEUS_MULTIPROC_DIR && python manage.py migrate --noinput && python manage.py createcachetable && exec gunicorn eventmaster.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --forwarded-allow-ips='*' --no-control-socket"]

@@ -10,7 +10,7 @@ DEV_ENV := DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test migrate lint bench-checkin profile-checkin bench-csv bench-cancel clean
+.PHONY: install run test migrate lint bench-checkin profile-checkin bench-csv bench-cancel bench-api clean
 
 install: $(STAMP)
 
@@ -47,6 +47,9 @@ bench-checkin: install
 # Where a scan's time goes, in one process (wall and CPU time, cProfile).
 profile-checkin: install
 	bash scripts/with-postgres.sh $(BIN)/python bench/scan_inprocess.py --profile scan --sort tottime
+
+bench-api: install
+	PG_SERVER_OPTIONS="-c shared_buffers=1GB" bash scripts/with-postgres.sh $(BIN)/python bench/api_bench.py
 
 bench-cancel: install
 	bash scripts/with-postgres.sh $(BIN)/python bench/cancel_bench.py

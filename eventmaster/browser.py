@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
-_NOT_BROWSER = ("/api/", "/healthz", "/readyz")
+_NOT_BROWSER = ("/api/", "/healthz", "/readyz", "/metrics")
 
 
 def _for_browser(request: HttpRequest) -> bool:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "eventmaster.middleware.RequestLogMiddleware",
+    "eventmaster.metrics.MetricsMiddleware",
     "eventmaster.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -309,8 +310,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    # Health probes come from inside the host over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Health probes and the metrics scraper come from inside over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
@@ -355,6 +356,11 @@ MAIL_RESUME_AFTER_SECONDS = env.int("MAIL_RESUME_AFTER_SECONDS", default=15 * 60
 MAIL_CLAIM_SECONDS = env.int("MAIL_CLAIM_SECONDS", default=3 * EMAIL_TIMEOUT + 30)
 # The domain of the stable Message-ID each mail keeps through its retries.
 MAIL_MESSAGE_ID_DOMAIN = env.str("MAIL_MESSAGE_ID_DOMAIN", default="eventmaster.invalid")
+
+# --- Metrics (eventmaster.metrics): GET /metrics with this bearer token;
+# unset, there is no such endpoint. Under several gunicorn workers also set
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus-client itself).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Background tasks (eventmaster.tasks) ------------------------------------
 # Django's task API on its database backend: the queue is a table of this

@@ -7,6 +7,7 @@ class RegistrationsConfig(AppConfig):
     def ready(self) -> None:
         # Reactions to the events app's domain events (events/signals.py):
         # this app is above it, so it subscribes; events never imports it.
+        from eventmaster.metrics import register_collector
         from eventmaster.tasks import housekeeping
         from events import signals
 
@@ -14,6 +15,7 @@ class RegistrationsConfig(AppConfig):
 
         # Every worker re-queues, now and then, the mails whose task was lost.
         housekeeping(mails.resume)
+        register_collector(mails.metrics)
 
         signals.event_cancelled.connect(services.on_event_cancelled, dispatch_uid="registrations.cancel")
         signals.event_capacity_raised.connect(

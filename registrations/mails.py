@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -35,6 +35,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
 
 from eventmaster.mail import Mail as Message
 from events.calendar import event_to_ical
@@ -353,3 +354,11 @@ def resume(*, now: datetime | None = None) -> int:
             Mail.objects.filter(pk__in=ids).update(next_attempt_at=now)
             _send_on_commit(ids)
         resumed += len(ids)
+
+
+def metrics() -> Iterator[GaugeMetricFamily]:
+    """For /metrics: attendee mails waiting and failed (both on an index)."""
+    family = GaugeMetricFamily("eventmaster_mails", "Attendee mails by status.", labels=["status"])
+    for status in (Mail.Status.PENDING, Mail.Status.FAILED):
+        family.add_metric([status.value], Mail.objects.filter(status=status).count())
+    yield family
