@@ -27,7 +27,6 @@ from .models import IdempotencyKey, Mail, MailFanOut, Registration
 from .selectors import COUNTED, CountDrift, event_counts_drift, registration_count_of, reminder_candidates
 
 
-@transaction.atomic
 def registration_create(*, event: Event, user: User) -> Registration:
     """Register ``user``: confirmed while seats are free, else waitlisted
     (if the event has a waitlist).
@@ -36,14 +35,23 @@ def registration_create(*, event: Event, user: User) -> Registration:
     that lock, moving the counter in the same transaction, so concurrent
     sign-ups in any number of processes never exceed capacity.
     Raises RegistrationClosedError (draft, cancelled, started),
-    AlreadyRegisteredError (also when a parallel request of the same user
-    wins the partial unique constraint), EventFullError (full, no waitlist).
+    AlreadyRegisteredError (the partial unique constraint on the event and
+    user of active registrations decides: no query asks first), and
+    EventFullError (full, no waitlist).
     """
+    try:
+        return _registration_create(event=event, user=user)
+    except IntegrityError as exc:
+        # Raised by the INSERT, after the transaction (or savepoint) of
+        # _registration_create rolled back: nothing of it remains.
+        raise AlreadyRegisteredError() from exc
+
+
+@transaction.atomic
+def _registration_create(*, event: Event, user: User) -> Registration:
     event = event_get_locked(pk=event.pk)
     if event.status != Event.Status.PUBLISHED or event.start_at <= timezone.now():
         raise RegistrationClosedError()
-    if Registration.objects.filter(event=event, user=user, status__in=Registration.ACTIVE_STATUSES).exists():
-        raise AlreadyRegisteredError()
     position = None
     if event.confirmed_count < event.capacity:
         status = Registration.Status.CONFIRMED
@@ -51,12 +59,16 @@ def registration_create(*, event: Event, user: User) -> Registration:
         status = Registration.Status.WAITLISTED
         position = event.waitlisted_count + 1
     else:
+        # Someone already registered hears that, not that the event is full.
+        if Registration.objects.filter(
+            event=event, user=user, status__in=Registration.ACTIVE_STATUSES
+        ).exists():
+            raise AlreadyRegisteredError()
         raise EventFullError()
-    try:
-        with transaction.atomic():
-            registration = Registration.objects.create(event=event, user=user, status=status)
-    except IntegrityError as exc:
-        raise AlreadyRegisteredError() from exc
+    # Under the event's lock a second sign-up of the same user waits for the
+    # first and then violates the unique constraint: registration_create
+    # turns that into AlreadyRegisteredError.
+    registration = Registration.objects.create(event=event, user=user, status=status)
     if status == Registration.Status.CONFIRMED:
         _counts_move(event, confirmed=1)
     else:

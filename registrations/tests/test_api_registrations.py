@@ -291,3 +291,20 @@ class TestAttendees:
         assert_error(staff_client.get(self.url(event, ".csv")), 403, "permission_denied")
         assert_error(member_client.get(self.url(event, ".csv")), 403, "permission_denied")
         assert_error(api_client.get(self.url(event, ".csv")), 401, "not_authenticated")
+
+
+def test_a_sign_up_is_seven_statements(member_client, event, django_capture_on_commit_callbacks):
+    """The caller with their roles, the event (visibility), the event locked,
+    the registration, the counters, its mail and the mail's task (on commit):
+    nothing asks whether the caller is already registered (the unique
+    constraint answers), and no mail is built in the request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        assert member_client.post(f"/api/v1/events/{event.pk}/registrations").status_code == 201
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 7, statements
+    assert member_client.post(f"/api/v1/events/{event.pk}/registrations").json()["errors"][0]["code"] == (
+        "already_registered"
+    )
