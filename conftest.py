@@ -1,7 +1,7 @@
 """Fixtures for every app: a client per role and a clean cache."""
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
@@ -28,10 +28,13 @@ def pytest_runtest_call(item):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    # Rate-limit counters must not leak from one test into the next.
-    cache.clear()
+    # Rate-limit counters and cached public pages must not leak from one
+    # test into the next.
+    for alias in ("default", "public"):
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in ("default", "public"):
+        caches[alias].clear()
 
 
 @pytest.fixture

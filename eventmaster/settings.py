@@ -169,7 +169,20 @@ else:
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "eventmaster_cache",
     }
-CACHES = {"default": _shared_cache}
+# Anonymous event pages (eventmaster.public_cache): Redis when
+# configured (shared, so a write's invalidation reaches every process), else
+# this process's memory (then only the entries' PUBLIC_CACHE_SECONDS bound
+# how stale another process's copy can be).
+CACHES = {
+    "default": _shared_cache,
+    "public": {**_shared_cache, "KEY_PREFIX": "public"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "eventmaster-public"},
+}
+# How long a cached anonymous page lives at most (0: no caching), and the
+# max-age clients and proxies may reuse it for.
+PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=2)
+PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=1)
 
 # --- Auth ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from eventmaster import public_cache
 from eventmaster.roles import Role, has_role
 
 from . import signals
@@ -82,7 +83,23 @@ def event_create(*, organizer: User, status: str = Event.Status.DRAFT, **fields:
     for field, value in event_validate(event, {"description": "", "location": "", **fields}).items():
         setattr(event, field, value)
     event.save()
+    public_pages_changed(event)
     return event
+
+
+# The public cache's namespaces of the anonymous event pages.
+PUBLIC_LIST = "events"
+
+
+def public_detail(pk: Any) -> str:
+    return f"event:{pk}"
+
+
+def public_pages_changed(event: Event) -> None:
+    """The anonymous list and this event's page render afresh once the
+    current transaction commits (eventmaster.public_cache): every service
+    that changes what they show calls it, the registrations app's too."""
+    public_cache.invalidate(PUBLIC_LIST, public_detail(event.pk))
 
 
 @transaction.atomic
@@ -100,6 +117,7 @@ def event_update(*, event: Event, **changes: Any) -> Event:
         setattr(event, field, value)
     # Only the edited fields: the counters belong to registrations.services.
     event.save(update_fields=[*changes, "updated_at"])
+    public_pages_changed(event)
     if event.capacity > old_capacity:
         signals.event_capacity_raised.send(sender=Event, event=event, old_capacity=old_capacity)
     return event
@@ -113,6 +131,7 @@ def event_publish(*, event: Event) -> Event:
         raise InvalidStatusError()
     event.status = Event.Status.PUBLISHED
     event.save(update_fields=["status", "updated_at"])
+    public_pages_changed(event)
     return event
 
 
@@ -126,6 +145,7 @@ def event_cancel(*, event: Event) -> Event:
         raise EventAlreadyCancelledError()
     event.status = Event.Status.CANCELLED
     event.save(update_fields=["status", "updated_at"])
+    public_pages_changed(event)
     signals.event_cancelled.send(sender=Event, event=event)
     return event
 
@@ -137,6 +157,7 @@ def event_delete(*, event: Event) -> None:
     event = event_get_locked(pk=event.pk)
     if event.registrations.exists():
         raise EventHasRegistrationsError()
+    public_pages_changed(event)
     event.delete()
 
 

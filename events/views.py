@@ -5,18 +5,22 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import signed_in_user
 from accounts.models import User
 from accounts.serializers import UserSerializer
+from eventmaster import public_cache
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
@@ -125,8 +129,8 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
             data = EventSerializer(event_list_visible(user=self.request.user).get(pk=event.pk)).data
         return Response(data, status=status_code)
 
-    def list(self, request: Request) -> Response:
-        return self._page()
+    def list(self, request: Request) -> HttpResponseBase:
+        return self._public(request, (services.PUBLIC_LIST,), self._page)
 
     @extend_schema(
         tags=TAGS,
@@ -138,8 +142,26 @@ class EventViewSet(RuleAccess, viewsets.GenericViewSet):
     def managed(self, request: Request) -> Response:
         return self._page()
 
-    def retrieve(self, request: Request, pk: UUID | None = None) -> Response:
-        return Response(EventSerializer(self.get_object()).data)
+    def retrieve(self, request: Request, pk: UUID | None = None) -> HttpResponseBase:
+        return self._public(
+            request,
+            (services.public_detail(pk),),
+            lambda: Response(EventSerializer(self.get_object()).data),
+        )
+
+    def _public(
+        self, request: Request, namespaces: tuple[str, ...], respond: Callable[[], Response]
+    ) -> HttpResponseBase:
+        """Anonymous callers get the shared cached page with an ETag
+        (eventmaster.public_cache); signed-in ones an exact answer."""
+        if request.user.is_authenticated:
+            response = respond()
+            patch_vary_headers(response, ("Authorization",))
+            return response
+        cached = public_cache.serve(
+            request, namespaces=namespaces, render=lambda: bytes(JSONRenderer().render(respond().data))
+        )
+        return cached if cached is not None else respond()
 
     def create(self, request: Request) -> Response:
         data = validate_input(EventCreateInputSerializer, request.data)

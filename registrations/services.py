@@ -11,8 +11,10 @@ from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from eventmaster import public_cache
 from events.models import Event
 from events.selectors import event_get_locked
+from events.services import PUBLIC_LIST, public_pages_changed
 
 from . import mails
 from .errors import (
@@ -212,6 +214,7 @@ def _counts_move(event: Event, *, confirmed: int = 0, waitlisted: int = 0) -> No
     )
     event.confirmed_count += confirmed
     event.waitlisted_count += waitlisted
+    public_pages_changed(event)
 
 
 def registrations_cancel_for_event(*, event: Event) -> int:
@@ -236,6 +239,7 @@ def event_counts_refresh(*, events: QuerySet[Event]) -> int:
     set-based UPDATE. For repairs (``recount_events --fix``, under each
     event's lock) and test data written around the services; returns the
     number of events updated."""
+    public_cache.invalidate(PUBLIC_LIST)  # event pages: their entries expire within seconds
     return events.order_by().update(
         **{column: registration_count_of(status) for column, status in COUNTED.items()}
     )
