@@ -16,7 +16,10 @@ from registrations.services import event_counts_refresh
 ATTENDEES = 66_000
 
 pytestmark = [
-    pytest.mark.django_db,
+    # Committed, not rolled back: a rolled-back test first checks every
+    # deferred foreign key it wrote (132,000 lookups, past the suite's
+    # statement timeout).
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL: its 65,535 parameter limit"),
 ]
 
