@@ -22,14 +22,17 @@ def scraper(client, settings):
 
 
 def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of the exposition text."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    pattern = (
-        rf"^{re.escape(name)}{{{re.escape(wanted)}}} (\S+)$" if labels else rf"^{re.escape(name)} (\S+)$"
-    )
-    found = re.search(pattern, text, re.MULTILINE)
-    assert found, f"{name} {labels} not in the metrics"
-    return float(found.group(1))
+    """The value of the sample ``name`` with exactly these labels (in any
+    order) in the exposition text."""
+    for line in text.splitlines():
+        found = re.fullmatch(r"([a-z_]+)(?:\{(.*)\})? (\S+)", line)
+        if not found or found.group(1) != name:
+            continue
+        have = dict(re.findall(r'(\w+)="([^"]*)"', found.group(2) or ""))
+        if have == labels:
+            return float(found.group(3))
+    near = [line for line in text.splitlines() if line.startswith(name)][:8]
+    raise AssertionError(f"{name} {labels} not in the metrics: {near}")
 
 
 def test_no_token_configured_no_endpoint(client, settings):
@@ -85,21 +88,23 @@ def test_several_gunicorn_workers_add_up(tmp_path):
     counts the requests every worker answered."""
     import requests
 
-    from eventmaster.tests.server import gunicorn, server_env
+    from eventmaster.tests.server import fire_at_once, gunicorn, server_env
 
     env = server_env(METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     labels = {"route": "healthz", "method": "GET", "status": "2xx"}
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with gunicorn(workers=3, env=env) as base_url, requests.Session() as http:
         before = http.get(f"{base_url}/metrics", headers=auth, timeout=10).text
-        start = (
-            sample(before, "eventmaster_request_seconds_count", **labels)
-            if 'route="healthz"' in before
-            else 0
-        )
-        for _ in range(30):
-            with requests.Session() as fresh:  # a new connection each: spread over the workers
-                assert fresh.get(f"{base_url}/healthz", timeout=10).status_code == 200
+        try:
+            start = sample(before, "eventmaster_request_seconds_count", **labels)
+        except AssertionError:  # no /healthz answered yet
+            start = 0
+        sent = 0
+        # Parallel bursts until at least two workers have answered some.
+        while sent == 0 or (len(list(tmp_path.glob("histogram_*.db"))) < 2 and sent < 300):
+            burst = [lambda: requests.get(f"{base_url}/healthz", timeout=10).status_code for _ in range(15)]
+            assert fire_at_once(burst) == [200] * 15
+            sent += 15
         text = http.get(f"{base_url}/metrics", headers=auth, timeout=10).text
-    assert sample(text, "eventmaster_request_seconds_count", **labels) == start + 30
     assert len(list(tmp_path.glob("histogram_*.db"))) >= 2  # more than one process wrote samples
+    assert sample(text, "eventmaster_request_seconds_count", **labels) == start + sent
