@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from prometheus_client import (
@@ -81,9 +81,22 @@ register_collector(_queue_metrics)
 
 
 class _ScrapeTime(Collector):
+    """The gauges read from the database at scrape time. A database that is
+    down or slow costs them, not the scrape: the request metrics are still
+    served, with ``eventmaster_database_up 0``."""
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = 1
         for collect in _COLLECTORS:
-            yield from collect()
+            try:
+                families = list(collect())
+            except DatabaseError:
+                up = 0
+                break
+            yield from families
+        yield GaugeMetricFamily(
+            "eventmaster_database_up", "Whether the scrape could read the database (queue, mails).", value=up
+        )
 
 
 class MetricsMiddleware:

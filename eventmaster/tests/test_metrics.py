@@ -108,3 +108,21 @@ def test_several_gunicorn_workers_add_up(tmp_path):
         text = http.get(f"{base_url}/metrics", headers=auth, timeout=10).text
     assert len(list(tmp_path.glob("histogram_*.db"))) >= 2  # more than one process wrote samples
     assert sample(text, "eventmaster_request_seconds_count", **labels) == start + sent
+
+
+def test_a_database_that_is_gone_costs_the_gauges_not_the_scrape(scraper, api_client, monkeypatch):
+    from django.db import OperationalError
+
+    import eventmaster.tasks
+
+    api_client.get("/api/v1/events")
+    assert sample(scraper().content.decode(), "eventmaster_database_up") == 1
+
+    def gone(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(eventmaster.tasks, "queue_state", gone)
+    answer = scraper()
+    text = answer.content.decode()
+    assert answer.status_code == 200 and sample(text, "eventmaster_database_up") == 0
+    assert "eventmaster_request_seconds_count" in text and "eventmaster_tasks{" not in text

@@ -1,4 +1,5 @@
 import json
+from dataclasses import asdict
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -19,15 +20,8 @@ class Command(BaseCommand):
         state = queue_state()
         age = state.oldest_waiting_age.total_seconds() if state.oldest_waiting_age is not None else None
         if options["json"]:
-            fields = {**state.__dict__, "oldest_waiting_age": age}
-            self.stdout.write(
-                json.dumps(
-                    {
-                        "oldest_waiting_seconds": age,
-                        **{k: v for k, v in fields.items() if k != "oldest_waiting_age"},
-                    }
-                )
-            )
+            fields = {key: value for key, value in asdict(state).items() if key != "oldest_waiting_age"}
+            self.stdout.write(json.dumps({"oldest_waiting_seconds": age, **fields}))
             return
         self.stdout.write(
             f"waiting {state.waiting}, scheduled {state.scheduled}, running {state.running}, "
