@@ -1,10 +1,11 @@
-"""Per-request cost of a door scan and of the one-SELECT view, in-process.
+"""Per-request cost of a door scan, a sign-up and the one-SELECT view, in-process.
 
-    bash scripts/with-postgres.sh .venv/bin/python bench/scan_inprocess.py [--profile scan|select]
+    bash scripts/with-postgres.sh .venv/bin/python bench/scan_inprocess.py [--profile scan|register|select]
 
 Calls the WSGI application directly (what gunicorn calls per request, minus
-the HTTP parsing) in one process, alternating the two kinds, and prints the
-median time per request of each and their ratio. A development tool for
+the HTTP parsing) in one process, alternating the kinds, and prints the
+median time per request of each and its ratio to the one-SELECT view (a
+sign-up: a different member each time, on one event). A development tool for
 finding where a scan's time goes (--profile prints the top of cProfile);
 the figures the README quotes come from bench/checkin_bench.py.
 """
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
+from api_bench import Members
 from checkin_bench import fresh_tickets, grow
 from cpu import postgres_cpu
 from django.core.wsgi import get_wsgi_application
@@ -64,7 +66,7 @@ def main() -> None:
     parser.add_argument("--registrations", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=400, help="requests per kind per round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--profile", choices=["scan", "select"], help="print cProfile's top functions")
+    parser.add_argument("--profile", choices=["scan", "register", "select"], help="print cProfile's top functions")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     args = parser.parse_args()
 
@@ -94,6 +96,10 @@ def main() -> None:
         tickets = iter(tickets_file.read_text().split())
         tickets_file.unlink()
         token = str(AccessToken.for_user(organizer))
+        members_file = Path(tempfile.mkstemp(suffix=".txt")[1])
+        Members(members_file).make(args.requests * (args.rounds + 1) + 50)
+        members = iter(members_file.read_text().split())
+        members_file.unlink()
         app = get_wsgi_application()
         statuses = []
 
@@ -111,7 +117,12 @@ def main() -> None:
                 app(environ("GET", "/bench/select", token, query=f"code={next(tickets)}"), start_response)
             )
 
-        kinds = {"scan": scan, "select": select}
+        def register():
+            return b"".join(
+                app(environ("POST", f"/api/v1/events/{event.pk}/registrations", next(members)), start_response)
+            )
+
+        kinds = {"scan": scan, "register": register, "select": select}
         for fn in kinds.values():  # warm up
             for _ in range(50):
                 fn()
@@ -137,17 +148,19 @@ def main() -> None:
                 end_pg = postgres_cpu()
                 cpu[name].append((time.process_time() + end_pg - begin_cpu) / args.requests * 1e6)
                 pg[name].append((end_pg - begin_pg) / args.requests * 1e6)
-        if not all(s.startswith("200") for s in statuses):
+        if not all(s.startswith(("200", "201")) for s in statuses):
             sys.exit(f"unexpected statuses: {set(statuses)}")
         for label, figures in (
             ("wall time", times),
             ("CPU (this process + PostgreSQL)", cpu),
             ("of which PostgreSQL", pg),
         ):
-            scan_us, select_us = statistics.median(figures["scan"]), statistics.median(figures["select"])
+            median = {name: statistics.median(values) for name, values in figures.items()}
             print(
-                f"{label} per request (median of {args.rounds} x {args.requests}): scan {scan_us:.0f} us, "
-                f"one-SELECT {select_us:.0f} us, ratio {select_us / scan_us:.2f}"
+                f"{label} per request (median of {args.rounds} x {args.requests}): "
+                + ", ".join(
+                    f"{name} {us:.0f} us (ratio {median['select'] / us:.2f})" for name, us in median.items()
+                )
             )
     finally:
         connection.close()

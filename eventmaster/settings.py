@@ -364,6 +364,12 @@ MAIL_RETRY_FIRST_SECONDS = env.int("MAIL_RETRY_FIRST_SECONDS", default=60)
 MAIL_RETRY_MAX_SECONDS = env.int("MAIL_RETRY_MAX_SECONDS", default=2 * 3600)
 MAIL_RETRY_FOR_SECONDS = env.int("MAIL_RETRY_FOR_SECONDS", default=24 * 3600)
 MAIL_RESUME_AFTER_SECONDS = env.int("MAIL_RESUME_AFTER_SECONDS", default=15 * 60)
+# Cancelling an event cancels its active registrations in the same UPDATE
+# of the request's transaction when they are at most this many (about 50 ms
+# of PostgreSQL); more (a conference: 100,000 take seconds) are cancelled by
+# a worker just after the commit, the event's status refusing meanwhile any
+# change to them (registrations.services.registrations_cancel_deferred).
+EVENT_CANCEL_INLINE_MAX = env.int("EVENT_CANCEL_INLINE_MAX", default=2000)
 # How long a worker holds a mail it is sending: a worker killed mid-send
 # leaves it to another after this (longer than a send can take).
 MAIL_CLAIM_SECONDS = env.int("MAIL_CLAIM_SECONDS", default=3 * EMAIL_TIMEOUT + 30)

@@ -15,6 +15,8 @@ class RegistrationsConfig(AppConfig):
 
         # Every worker re-queues, now and then, the mails whose task was lost.
         housekeeping(mails.resume)
+        # And the cancellation of a big event's registrations whose task was lost.
+        housekeeping(services.registrations_cancel_resume)
         register_collector(mails.metrics)
 
         signals.event_cancelled.connect(services.on_event_cancelled, dispatch_uid="registrations.cancel")

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -145,7 +146,9 @@ def registration_cancel(*, registration: Registration, by: User) -> Registration
         Registration.objects.select_for_update(of=("self",)).select_related("user").get(pk=registration.pk)
     )
     registration.event = event
-    if registration.status == Registration.Status.CANCELLED:
+    # A cancelled event's registrations are cancelled with it, even those
+    # a worker has not rewritten yet (registrations_cancel_deferred).
+    if registration.status == Registration.Status.CANCELLED or event.status == Event.Status.CANCELLED:
         raise AlreadyCancelledError()
     if registration.checked_in_at is not None:
         raise AlreadyCheckedInError()
@@ -175,6 +178,8 @@ def waitlist_promote(*, event: Event) -> int:
     The caller holds the event's row lock (``event_get_locked``) inside its
     transaction and passes that locked row: its counters decide, and the
     promotion must not interleave with other writers."""
+    if event.status == Event.Status.CANCELLED:  # its waitlist waits for registrations_cancel_deferred
+        return 0
     promoted = _promote(event, free=event.capacity - event.confirmed_count)
     if promoted:
         _counts_move(event, confirmed=promoted, waitlisted=-promoted)
@@ -283,8 +288,45 @@ def event_counts_fix(*, event_id: UUID) -> list[CountDrift]:
 
 
 def on_event_cancelled(*, event: Event, **_signal: Any) -> None:
-    """events.signals.event_cancelled: every active registration goes too."""
-    registrations_cancel_for_event(event=event)
+    """events.signals.event_cancelled: every active registration goes too,
+    in this transaction when they are few (up to EVENT_CANCEL_INLINE_MAX),
+    else by a worker, soon after the commit (``registrations_cancel_deferred``)."""
+    if event.confirmed_count + event.waitlisted_count <= settings.EVENT_CANCEL_INLINE_MAX:
+        registrations_cancel_for_event(event=event)
+        return
+    from .tasks import cancel_registrations_of_event
+
+    event_id = str(event.pk)
+    transaction.on_commit(lambda: cancel_registrations_of_event.enqueue(event_id))
+
+
+@transaction.atomic
+def registrations_cancel_deferred(*, event_id: UUID) -> int:
+    """The cancellation of a big cancelled event's registrations, by a
+    worker: one UPDATE under the event's lock (``registrations_cancel_for_event``),
+    with their mails. Until it ran, every service treats them as cancelled
+    (the event's status decides: no sign-up, no promotion, no cancel, no
+    check-in). Idempotent; returns how many it cancelled."""
+    event = event_get_locked(pk=event_id)
+    if event.status != Event.Status.CANCELLED:
+        return 0
+    return registrations_cancel_for_event(event=event)
+
+
+def registrations_cancel_resume(*, now: datetime | None = None) -> int:
+    """Housekeeping: queue again the deferred cancellation of every cancelled
+    event that still counts active registrations MAIL_RESUME_AFTER_SECONDS
+    after it was cancelled (its task was lost). Returns how many events."""
+    from .tasks import cancel_registrations_of_event
+
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.MAIL_RESUME_AFTER_SECONDS)
+    stuck = Event.objects.filter(status=Event.Status.CANCELLED, updated_at__lt=cutoff).filter(
+        Q(confirmed_count__gt=0) | Q(waitlisted_count__gt=0)
+    )
+    event_ids = [str(pk) for pk in stuck.values_list("pk", flat=True)[:100]]
+    for event_id in event_ids:
+        cancel_registrations_of_event.enqueue(event_id)
+    return len(event_ids)
 
 
 def on_event_capacity_raised(*, event: Event, **_signal: Any) -> None:

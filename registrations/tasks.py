@@ -1,9 +1,11 @@
 """The registrations app's background tasks (run by ``manage.py run_worker``).
 Thin: the work is in registrations.mails."""
 
+from uuid import UUID
+
 from django_tasks import task
 
-from . import mails
+from . import mails, services
 
 
 @task()
@@ -16,3 +18,9 @@ def send_mails(mail_ids: list[str]) -> dict[str, int]:
 def fan_out_mails(fan_out_id: int) -> int:
     """Write and queue the mails to many attendees of one event."""
     return mails.fan_out(fan_out_id)
+
+
+@task()
+def cancel_registrations_of_event(event_id: str) -> int:
+    """Cancel the registrations of a big cancelled event, in one UPDATE."""
+    return services.registrations_cancel_deferred(event_id=UUID(event_id))

@@ -11,7 +11,7 @@ from accounts.models import User
 from events.tests.factories import EventFactory
 from registrations import mails
 from registrations.models import Mail, MailFanOut, Registration
-from registrations.services import event_counts_refresh
+from registrations.services import event_counts_refresh, registrations_cancel_deferred
 
 ATTENDEES = 66_000
 
@@ -42,13 +42,20 @@ def test_an_event_with_66000_registrations_cancels_in_one_request(
     with django_capture_on_commit_callbacks(execute=True):
         answer = organizer_client.post(f"/api/v1/events/{event.pk}/cancel")
     assert answer.status_code == 200 and answer.json()["status"] == "cancelled"
+    # The request left the registrations to a worker (more than
+    # EVENT_CANCEL_INLINE_MAX): one task, which cancels them in one UPDATE.
+    cancel_task = DBTaskResult.objects.get(task_path="registrations.tasks.cancel_registrations_of_event")
+    assert cancel_task.args_kwargs["args"] == [str(event.pk)]
+    assert Registration.objects.filter(event=event, status="confirmed").count() == ATTENDEES
+    with django_capture_on_commit_callbacks(execute=True):
+        assert registrations_cancel_deferred(event_id=event.pk) == ATTENDEES
     assert Registration.objects.filter(
         event=event, status="cancelled", cancel_reason="event_cancelled"
     ).count() == (ATTENDEES)
     event.refresh_from_db()
     assert (event.confirmed_count, event.waitlisted_count) == (0, 0)
 
-    # The request queued one fan-out; a worker writes one mail per attendee
+    # The cancellation queued one fan-out; a worker writes one mail per attendee
     # and queues them in batches (not sent here: 66,000 renderings).
     (fan_out,) = MailFanOut.objects.filter(event=event)
     fan_out_task = DBTaskResult.objects.get(task_path="registrations.tasks.fan_out_mails")
