@@ -66,7 +66,9 @@ def main() -> None:
     parser.add_argument("--registrations", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=400, help="requests per kind per round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--profile", choices=["scan", "register", "select"], help="print cProfile's top functions")
+    parser.add_argument(
+        "--profile", choices=["scan", "register", "select"], help="print cProfile's top functions"
+    )
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     args = parser.parse_args()
 
@@ -119,7 +121,9 @@ def main() -> None:
 
         def register():
             return b"".join(
-                app(environ("POST", f"/api/v1/events/{event.pk}/registrations", next(members)), start_response)
+                app(
+                    environ("POST", f"/api/v1/events/{event.pk}/registrations", next(members)), start_response
+                )
             )
 
         kinds = {"scan": scan, "register": register, "select": select}

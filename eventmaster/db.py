@@ -139,6 +139,23 @@ def insert(model: type[Model], **values: Any) -> int:
     return execute(_insert_sql(model, tuple(values)), params)
 
 
+def insert_new(instance: Model, *, ignore_conflicts: bool = False) -> int:
+    """INSERT a new model instance (every concrete column, its defaults as the
+    constructor set them; a client-side primary key, no RETURNING) and mark
+    it saved, as ``save()`` would minus the signals. With
+    ``ignore_conflicts``, a row that breaks a unique constraint is skipped
+    (``ON CONFLICT DO NOTHING``, PostgreSQL and SQLite alike) and 0 is
+    returned."""
+    model = type(instance)
+    names = tuple(field.name for field in model._meta.concrete_fields)
+    fields = _fields(model, names)
+    params = [prep(field, field.pre_save(instance, add=True)) for field in fields]
+    sql = _insert_sql(model, names) + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    inserted = execute(sql, params)
+    instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
+    return inserted
+
+
 def update(model: type[Model], pk: Any, **values: Any) -> int:
     """UPDATE one row by primary key; returns the number of rows changed."""
     fields = _fields(model, tuple(values))

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -55,16 +56,37 @@ def event_list_managed(*, user: User | AnonymousUser) -> QuerySet[Event]:
     return event_with_counts(RUN_DOOR.filter(Event.objects.all(), user)).order_by("start_at", "id")
 
 
-def event_get_locked(*, pk: UUID) -> Event:
+def event_get_locked(*, pk: UUID | str, visible_to: User | AnonymousUser | None = None) -> Event:
     """The event row under ``SELECT ... FOR UPDATE``: every write that checks
     capacity or status holds it (call inside ``transaction.atomic``).
+    Raises Event.DoesNotExist; with ``visible_to``, Http404 when there is no
+    such event or that caller may not see it (events.rules.VIEW_EVENT,
+    decided on the locked row: a sign-up reads its event once).
 
-    ``UNSAFE_DISABLE_CAPACITY_LOCK`` exists in the test settings only, for
-    the control run that proves the concurrency tests can fail."""
-    queryset = Event.objects.all()
-    if not getattr(settings, "UNSAFE_DISABLE_CAPACITY_LOCK", False):
-        queryset = queryset.select_for_update(of=("self",))
-    return queryset.get(pk=pk)
+    Every sign-up and cancellation reads it, so it runs as SQL text built
+    once (eventmaster.db). ``UNSAFE_DISABLE_CAPACITY_LOCK`` exists in the
+    test settings only, for the control run that proves the concurrency
+    tests can fail."""
+    lock = not getattr(settings, "UNSAFE_DISABLE_CAPACITY_LOCK", False)
+    rows = db.fetch(_event_locked_sql(connection.vendor, lock), [db.prep(Event._meta.pk, pk)])
+    event = _EVENT.instance(rows[0]) if rows else None
+    if visible_to is None:
+        if event is None:
+            raise Event.DoesNotExist("No event matches the given query.")
+        return event
+    if event is None or not VIEW_EVENT.allows(visible_to, event):
+        raise Http404("No event matches the given query.")
+    return event
+
+
+@cache
+def _event_locked_sql(vendor: str, lock: bool) -> str:
+    # SQLite has no row locks: a write locks the whole database.
+    suffix = " FOR UPDATE OF e" if lock and vendor == "postgresql" else ""
+    # Identifiers come from the models' metadata; the id is a parameter.
+    return f"""
+        SELECT {_EVENT.sql()} FROM {db.table(Event)} e WHERE e.{db.column(Event, "id")} = %s{suffix}
+    """  # noqa: S608
 
 
 def event_staff_list(*, event: Event) -> QuerySet[User]:

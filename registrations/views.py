@@ -100,15 +100,16 @@ class EventRegistrationView(RuleAccess, APIView):
                 {"Idempotency-Key": ["Must be 1-255 printable ASCII characters."]}, code="invalid"
             )
         user = signed_in_user(request)
-        event = event_get_visible(user=user, pk=event_id)
+        # No read of the event here: the service reads it once, locked, and
+        # answers 404 for one the caller may not see.
         if key is None:
-            registration = services.registration_create(event=event, user=user)
+            registration = services.registration_sign_up(event_id=event_id, user=user)
             return Response(_render(request, registration), status=status.HTTP_201_CREATED)
         status_code, body = services.registration_create_once(
-            event=event,
+            event_id=event_id,
             user=user,
             key=key,
-            scope=f"POST /events/{event.pk}/registrations",
+            scope=f"POST /events/{event_id}/registrations",
             render=lambda registration: _render(request, registration),
         )
         return Response(body, status=status_code)

@@ -13,7 +13,7 @@ from accounts.selectors import user_get_for_auth
 from checkin.models import Scan
 from eventmaster import db
 from registrations.models import Registration
-from registrations.tests.factories import RegistrationFactory
+from registrations.tests.factories import RegistrationFactory, counts_refreshed
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,52 @@ def test_a_constraint_violation_is_djangos_integrity_error(event, organizer):
     with pytest.raises(IntegrityError), transaction.atomic():
         db.insert(Scan, **row)
     assert Scan.objects.count() == 1
+
+
+def test_insert_new_writes_every_column_as_save_would_and_marks_it_saved(event, member):
+    registration = Registration(event=event, user=member, status="waitlisted")
+    assert registration._state.adding
+    assert db.insert_new(registration) == 1
+    assert not registration._state.adding and registration._state.db == "default"
+    stored = Registration.objects.get(pk=registration.pk)
+    assert field_values(stored) == field_values(registration)
+    assert stored.ticket_code and stored.created_at and stored.cancel_reason is None
+    registration.status = "confirmed"
+    registration.save(update_fields=["status"])  # an UPDATE now, not a second INSERT
+    assert Registration.objects.get(pk=registration.pk).status == "confirmed"
+    counts_refreshed(event)  # written around the services
+
+
+def test_insert_new_can_skip_a_row_that_breaks_a_unique_constraint(registration):
+    from registrations.models import Mail
+
+    now = timezone.now()
+    first = Mail(registration=registration, kind="reminder", give_up_at=now)
+    second = Mail(registration=registration, kind="reminder", give_up_at=now)
+    assert db.insert_new(first, ignore_conflicts=True) == 1
+    assert db.insert_new(second, ignore_conflicts=True) == 0  # (registration, kind) is unique
+    assert list(Mail.objects.filter(kind="reminder").values_list("pk", flat=True)) == [first.pk]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        db.insert_new(Mail(registration=registration, kind="reminder", give_up_at=now))
+
+
+def test_the_locked_event_read_is_the_orms_and_answers_who_may_see_it(organizer, member):
+    from django.http import Http404
+
+    from events.models import Event
+    from events.selectors import event_get_locked
+    from events.tests.factories import EventFactory
+
+    draft = EventFactory(organizer=organizer, status=Event.Status.DRAFT)
+    with transaction.atomic():
+        assert field_values(event_get_locked(pk=draft.pk)) == field_values(Event.objects.get(pk=draft.pk))
+        assert event_get_locked(pk=draft.pk, visible_to=organizer).pk == draft.pk
+        with pytest.raises(Http404):
+            event_get_locked(pk=draft.pk, visible_to=member)
+        with pytest.raises(Http404):
+            event_get_locked(pk=uuid.uuid4(), visible_to=member)
+        with pytest.raises(Event.DoesNotExist):
+            event_get_locked(pk=uuid.uuid4())
 
 
 def test_identifiers_are_quoted_and_only_concrete_fields_have_columns():

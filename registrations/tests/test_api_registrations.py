@@ -79,6 +79,25 @@ class TestRegister:
         assert_error(member_client.post(f"/api/v1/events/{uuid.uuid4()}/registrations"), 404, "not_found")
         assert_error(api_client.post(register_url(event)), 401, "not_authenticated")
 
+    @pytest.mark.parametrize("key", [None, "retry-1"], ids=["plain", "idempotency-key"])
+    def test_who_sees_a_draft_is_decided_on_the_locked_row(
+        self, key, organizer, organizer_client, member_client, checkin_user, admin_client
+    ):
+        """The sign-up reads its event once, locked: the same answers with and
+        without an Idempotency-Key, and nothing written for a 404."""
+        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        draft = EventFactory(organizer=organizer, status=Event.Status.DRAFT)
+        assert_error(member_client.post(register_url(draft), **headers), 404, "not_found")
+        unknown = f"/api/v1/events/{uuid.uuid4()}/registrations"
+        assert_error(member_client.post(unknown, **headers), 404, "not_found")
+        draft.staff.add(checkin_user)  # assigned door staff see it: closed, not hidden
+        assert_error(
+            client_for(checkin_user).post(register_url(draft), **headers), 409, "registration_closed"
+        )
+        for client in (organizer_client, admin_client):
+            assert_error(client.post(register_url(draft), **headers), 409, "registration_closed")
+        assert not Registration.objects.filter(event=draft).exists()
+
 
 class TestMyRegistrations:
     def test_newest_first_with_filters(self, member_client, member):
@@ -293,18 +312,18 @@ class TestAttendees:
         assert_error(api_client.get(self.url(event, ".csv")), 401, "not_authenticated")
 
 
-def test_a_sign_up_is_seven_statements(member_client, event, django_capture_on_commit_callbacks):
-    """The caller with their roles, the event (visibility), the event locked,
-    the registration, the counters, its mail and the mail's task (on commit):
-    nothing asks whether the caller is already registered (the unique
-    constraint answers), and no mail is built in the request."""
+def test_a_sign_up_is_six_statements(member_client, event, django_capture_on_commit_callbacks):
+    """The caller with their roles, the event locked (its visibility decided
+    on that row), the registration, the counters, its mail and the mail's
+    task (on commit): nothing asks whether the caller is already registered
+    (the unique constraint answers), and no mail is built in the request."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
         assert member_client.post(f"/api/v1/events/{event.pk}/registrations").status_code == 201
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 7, statements
+    assert len(statements) == 6, statements
     assert member_client.post(f"/api/v1/events/{event.pk}/registrations").json()["errors"][0]["code"] == (
         "already_registered"
     )

@@ -152,7 +152,7 @@ class TestServices:
         event, user = EventFactory(capacity=1), UserFactory()
         for _ in range(2):
             registration_create_once(
-                event=event, user=user, key="k", scope="s", render=lambda r: {"id": str(r.pk)}
+                event_id=event.pk, user=user, key="k", scope="s", render=lambda r: {"id": str(r.pk)}
             )
         assert counts(event) == (1, 0)
 
