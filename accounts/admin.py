@@ -1,9 +1,19 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
+from django.http import HttpRequest
 
+from eventmaster.roles import ROLE_NAMES
+
+from . import services
 from .models import User
+
+
+def user_roles_stored(user: User) -> list[str]:
+    return list(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
 
 
 class UserCreationForm(DjangoUserCreationForm):
@@ -39,3 +49,17 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
+
+    # The form writes the user and its groups itself; what it changed is
+    # recorded like the services' changes (eventmaster.audit).
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivated(user=obj)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        user = form.instance
+        before = set(user_roles_stored(user)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(user_roles_stored(user))
+        services.user_roles_changed(user=user, granted=after - before, revoked=before - after)

@@ -1,7 +1,7 @@
 """Every write on accounts that has a rule: sign-up, roles, passwords, tokens."""
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.models import Group, update_last_login
@@ -12,6 +12,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from eventmaster import audit
 from eventmaster.roles import ADMIN_SITE_ROLES, ROLE_NAMES, Role, forget_user_roles, role_group
 
 from .errors import (
@@ -62,7 +63,9 @@ def user_create(
             user.save(force_insert=True)
     except IntegrityError as exc:
         raise EmailTakenError() from exc
-    user_set_roles(user=user, roles=roles)
+    granted, _ = _set_roles(user, roles)
+    # Every account is a member: only the roles beyond that are grants.
+    user_roles_changed(user=user, granted=granted - {Role.MEMBER}, revoked=set())
     return user
 
 
@@ -113,8 +116,15 @@ def token_revoke(*, user: User, refresh: str) -> None:
     token.blacklist()
 
 
+@transaction.atomic
 def user_set_roles(*, user: User, roles: Iterable[str]) -> None:
     """Replace the user's role groups with ``roles`` (other groups stay)."""
+    granted, revoked = _set_roles(user, roles)
+    user_roles_changed(user=user, granted=granted, revoked=revoked)
+
+
+def _set_roles(user: User, roles: Iterable[str]) -> tuple[set[str], set[str]]:
+    """(granted, revoked)."""
     wanted = {_check_role(r) for r in roles}
     current = set(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
     if to_remove := current - wanted:
@@ -122,8 +132,10 @@ def user_set_roles(*, user: User, roles: Iterable[str]) -> None:
     if to_add := wanted - current:
         user.groups.add(*(role_group(name) for name in sorted(to_add)))
     forget_user_roles(user)
+    return to_add, to_remove
 
 
+@transaction.atomic
 def user_grant_role(*, user: User, role: str) -> bool:
     """Add ``role``; False when the user already had it."""
     group = role_group(_check_role(role))
@@ -131,9 +143,11 @@ def user_grant_role(*, user: User, role: str) -> bool:
         return False
     user.groups.add(group)
     forget_user_roles(user)
+    user_roles_changed(user=user, granted={role}, revoked=set())
     return True
 
 
+@transaction.atomic
 def user_revoke_role(*, user: User, role: str) -> bool:
     """Remove ``role``; False when the user did not have it."""
     group = role_group(_check_role(role))
@@ -141,7 +155,26 @@ def user_revoke_role(*, user: User, role: str) -> bool:
         return False
     user.groups.remove(group)
     forget_user_roles(user)
+    user_roles_changed(user=user, granted=set(), revoked={role})
     return True
+
+
+def user_roles_changed(*, user: User, granted: Iterable[str], revoked: Iterable[str]) -> None:
+    """Record ``role.granted`` / ``role.revoked`` (eventmaster.audit): the
+    services call it, and the admin's user form after it saved the groups."""
+    for role in sorted(granted):
+        _record_user("role.granted", user, changes={"role": (None, role)})
+    for role in sorted(revoked):
+        _record_user("role.revoked", user, changes={"role": (role, None)})
+
+
+def _record_user(type: str, user: User, **details: Any) -> None:
+    audit.record(type, object_type="user", object_id=user.pk, data={"email": user.email}, **details)
+
+
+def user_deactivated(*, user: User) -> None:
+    """Record ``user.deactivated`` (the services, and the admin's user form)."""
+    _record_user("user.deactivated", user, changes={"is_active": (True, False)})
 
 
 @transaction.atomic
@@ -160,6 +193,7 @@ def user_update(
         drops_admin = roles is not None and Role.ADMIN not in roles and not user.is_superuser
         if drops_admin or is_active is False:
             raise CannotDemoteSelfError()
+    was_active = user.is_active
     if full_name is not None:
         user.full_name = full_name
     if is_active is not None:
@@ -169,6 +203,8 @@ def user_update(
         user_set_roles(user=user, roles=roles)
     if is_active is False:
         _blacklist_refresh_tokens(user=user)
+        if was_active:
+            user_deactivated(user=user)
     return user
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 
+from eventmaster import audit
 from eventmaster.api.errors import RequestTooLargeError, error_body
 
 logger = logging.getLogger("eventmaster.request")
@@ -32,7 +33,8 @@ class RequestLogMiddleware:
         # An attribute of ours on the request (read by RequestIdLogFilter); HttpRequest does not declare it.
         request.request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
         started = time.perf_counter()
-        response = self.get_response(request)
+        with audit.in_request(request):  # audit entries name this request's user and id
+            response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         logger.info(

@@ -128,6 +128,7 @@ _EVENT_MANAGEMENT = (
     "registrations.view_registration",
     "registrations.view_mail",
     "checkin.view_scan",
+    "eventmaster.view_auditentry",  # their own events' entries (events.rules.VIEW_AUDIT)
 )
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ORGANIZER: _EVENT_MANAGEMENT,

@@ -19,11 +19,12 @@ from accounts.authentication import signed_in_user
 from accounts.models import User
 from eventmaster.admin import OrganizerScopedAdmin
 from eventmaster.errors import DomainError
+from eventmaster.models import AuditEntry
 from eventmaster.roles import Role
 
 from . import services
 from .models import Event
-from .rules import MANAGE_EVENT
+from .rules import MANAGE_EVENT, VIEW_AUDIT
 
 FORM_FIELDS = ("title", "description", "location", "start_at", "end_at", "capacity", "waitlist_enabled")
 
@@ -211,3 +212,45 @@ class EventAdmin(OrganizerScopedAdmin):
                 self.message_user(request, f"{event.title}: {exc.detail}", messages.ERROR)
         if done:
             self.message_user(request, f"{done} event(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(OrganizerScopedAdmin):
+    """The audit trail, read-only: admins see every entry, organizers those
+    of their own events (events.rules.VIEW_AUDIT). Registered here, not in
+    eventmaster: who may read an entry depends on its event."""
+
+    scope_rule = VIEW_AUDIT
+    list_display = (
+        "seq",
+        "at",
+        "action",
+        "actor",
+        "actor_role",
+        "via",
+        "object_type",
+        "object_id",
+        "event_link",
+    )
+    list_filter = ("action", "via", "actor_role", "object_type")
+    search_fields = ("actor", "object_id", "request_id", "=event_id")
+    date_hierarchy = "at"
+    ordering = ("-seq",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    @admin.display(description="event")
+    def event_link(self, entry: AuditEntry) -> SafeString | str:
+        if entry.event_id is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:events_event_change", args=[entry.event_id]), entry.event_id
+        )

@@ -126,3 +126,33 @@ HAS_DOORS = caller_rule(
     "organizers, admins and door staff (who may have events to run)",
     lambda user, _: has_role(user, Role.ORGANIZER, Role.ADMIN, Role.CHECKIN),
 )
+
+
+# --- the audit trail: an event's entries ------------------------------------------
+
+
+def _audit_scope(user: Any, prefix: str) -> Q | None:
+    """Audit entries (eventmaster.AuditEntry, whose event is a plain id):
+    admins all, organizers those of their own events."""
+    if is_admin(user):
+        return None
+    if not (user.is_authenticated and has_role(user, Role.ORGANIZER)):
+        return Q(pk__in=[])
+    own = Event.objects.filter(organizer_id=user.pk).values("pk")
+    return Q(**{f"{prefix}event_id__in": own})
+
+
+def can_read_audit(user: Any, entry: Any) -> bool:
+    if is_admin(user):
+        return True
+    if entry.event_id is None or not (user.is_authenticated and has_role(user, Role.ORGANIZER)):
+        return False
+    return Event.objects.filter(pk=entry.event_id, organizer_id=user.pk).exists()
+
+
+VIEW_AUDIT = Rule(
+    "events.audit",
+    "admins: every entry; organizers: the entries of their own events",
+    check=can_read_audit,
+    scope=_audit_scope,
+)

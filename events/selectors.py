@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from eventmaster import db
+from eventmaster.models import AuditEntry
 from eventmaster.roles import annotate_roles
 
 from .models import Event
@@ -87,6 +88,12 @@ def _event_locked_sql(vendor: str, lock: bool) -> str:
     return f"""
         SELECT {_EVENT.sql()} FROM {db.table(Event)} e WHERE e.{db.column(Event, "id")} = %s{suffix}
     """  # noqa: S608
+
+
+def event_audit_list(*, event: Event) -> QuerySet[AuditEntry]:
+    """The audit entries of one event, newest first (the caller checked
+    that the user may read them: events.rules.VIEW_AUDIT)."""
+    return AuditEntry.objects.filter(event_id=event.pk).order_by("-seq")
 
 
 def event_staff_list(*, event: Event) -> QuerySet[User]:

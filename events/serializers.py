@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.serializers import UserRefSerializer
 from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField, render_datetime
+from eventmaster.models import AuditEntry
 
 from .models import Event
 
@@ -94,3 +95,28 @@ class EventCreateInputSerializer(EventUpdateInputSerializer):
 
 class StaffAssignInputSerializer(serializers.Serializer):
     user_id = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), pk_field=StrictUUIDField())
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    """One entry of the audit trail (eventmaster.audit), with its place in the
+    hash chain so a client can check it."""
+
+    class Meta:
+        model = AuditEntry
+        fields = (
+            "seq",
+            "at",
+            "action",
+            "actor_id",
+            "actor",
+            "actor_role",
+            "via",
+            "object_type",
+            "object_id",
+            "event_id",
+            "changes",
+            "request_id",
+            "prev_hash",
+            "hash",
+        )
+        read_only_fields = fields

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
-from eventmaster import public_cache
+from eventmaster import audit, public_cache
 from eventmaster.roles import Role, has_role
 
 from . import signals
@@ -84,6 +84,8 @@ def event_create(*, organizer: User, status: str = Event.Status.DRAFT, **fields:
         setattr(event, field, value)
     event.save()
     public_pages_changed(event)
+    if event.status == Event.Status.PUBLISHED:
+        _record("event.published", event, changes={"status": (None, event.status)})
     return event
 
 
@@ -113,11 +115,18 @@ def event_update(*, event: Event, **changes: Any) -> Event:
     changes = event_validate(event, changes)
     if "capacity" in changes:
         event_check_capacity(event=event, capacity=changes["capacity"])
+    changed = {
+        field: (getattr(event, field), value)
+        for field, value in changes.items()
+        if getattr(event, field) != value
+    }
     for field, value in changes.items():
         setattr(event, field, value)
     # Only the edited fields: the counters belong to registrations.services.
     event.save(update_fields=[*changes, "updated_at"])
     public_pages_changed(event)
+    if changed:
+        _record("event.updated", event, changes=changed)
     if event.capacity > old_capacity:
         signals.event_capacity_raised.send(sender=Event, event=event, old_capacity=old_capacity)
     return event
@@ -132,6 +141,7 @@ def event_publish(*, event: Event) -> Event:
     event.status = Event.Status.PUBLISHED
     event.save(update_fields=["status", "updated_at"])
     public_pages_changed(event)
+    _record("event.published", event, changes={"status": (Event.Status.DRAFT, event.status)})
     return event
 
 
@@ -143,9 +153,13 @@ def event_cancel(*, event: Event) -> Event:
     event = event_get_locked(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise EventAlreadyCancelledError()
+    before = event.status
     event.status = Event.Status.CANCELLED
     event.save(update_fields=["status", "updated_at"])
     public_pages_changed(event)
+    # One record for the event: the registrations cancelled with it are
+    # not recorded one by one (a conference has 100,000).
+    _record("event.cancelled", event, changes={"status": (before, event.status)})
     signals.event_cancelled.send(sender=Event, event=event)
     return event
 
@@ -158,15 +172,38 @@ def event_delete(*, event: Event) -> None:
     if event.registrations.exists():
         raise EventHasRegistrationsError()
     public_pages_changed(event)
+    # Its last state goes with the record: the row is gone.
+    _record(
+        "event.deleted",
+        event,
+        data={
+            field: getattr(event, field)
+            for field in ("title", "status", "start_at", "end_at", "capacity", "location")
+        },
+    )
     event.delete()
 
 
+@transaction.atomic
 def event_staff_add(*, event: Event, user: User) -> None:
     """Assign door staff; the user must hold the ``checkin`` role."""
     if not has_role(user, Role.CHECKIN):
         raise NotCheckinStaffError()
-    event.staff.add(user)
+    if not event.staff.filter(pk=user.pk).exists():
+        event.staff.add(user)
+        _record_staff("staff.added", event, user)
 
 
+@transaction.atomic
 def event_staff_remove(*, event: Event, user: User) -> None:
-    event.staff.remove(user)
+    if event.staff.filter(pk=user.pk).exists():
+        event.staff.remove(user)
+        _record_staff("staff.removed", event, user)
+
+
+def _record(type: str, event: Event, **details: Any) -> None:
+    audit.record(type, object_type="event", object_id=event.pk, event_id=event.pk, **details)
+
+
+def _record_staff(type: str, event: Event, user: User) -> None:
+    audit.record(type, object_type="user", object_id=user.pk, event_id=event.pk, data={"email": user.email})

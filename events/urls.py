@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from eventmaster.converters import UUID_CONVERTER as UUID
 
-from .views import EventStaffViewSet, EventViewSet
+from .views import EventAuditViewSet, EventStaffViewSet, EventViewSet
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("events", EventViewSet, basename="event")
@@ -19,5 +19,6 @@ urlpatterns = [
         EventStaffViewSet.as_view({"delete": "destroy"}),
         name="event-staff-detail",
     ),
+    path(f"events/<{UUID}:event_id>/audit", EventAuditViewSet.as_view({"get": "list"}), name="event-audit"),
     *router.urls,
 ]

@@ -26,6 +26,7 @@ from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
 from eventmaster.api.serializers import validate_input
 from eventmaster.converters import UUID_CONVERTER
+from eventmaster.models import AuditEntry
 from eventmaster.rules import ANYONE
 
 from . import services
@@ -41,6 +42,7 @@ from .filters import EventFilterSet, ManagedEventFilterSet
 from .models import Event
 from .rules import CREATE_EVENT, HAS_DOORS, MANAGE_EVENT, VIEW_EVENT
 from .selectors import (
+    event_audit_list,
     event_get_visible,
     event_list_managed,
     event_list_public,
@@ -48,6 +50,7 @@ from .selectors import (
     event_staff_list,
 )
 from .serializers import (
+    AuditEntrySerializer,
     EventCreateInputSerializer,
     EventSerializer,
     EventUpdateInputSerializer,
@@ -261,3 +264,26 @@ class EventStaffViewSet(RuleAccess, viewsets.GenericViewSet):
         user = get_object_or_404(event.staff.all(), pk=user_id)
         services.event_staff_remove(event=event, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=TAGS, summary="The event's audit trail, newest first (its organizer, admins)"),
+)
+class EventAuditViewSet(RuleAccess, viewsets.GenericViewSet):
+    """An event's entries of the audit trail: 404 to whoever may not see
+    the event, 403 to whoever may see it but not manage it."""
+
+    scope_rule = VIEW_EVENT
+    access = {"list": MANAGE_EVENT}
+    serializer_class = AuditEntrySerializer
+
+    def get_queryset(self) -> QuerySet[AuditEntry]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no event
+            return AuditEntry.objects.none()
+        event = event_get_visible(user=self.request.user, pk=self.kwargs["event_id"])
+        self.check_object_permissions(self.request, event)
+        return event_audit_list(event=event)
+
+    def list(self, request: Request, event_id: UUID | None = None) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)

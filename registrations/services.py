@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from eventmaster import db, public_cache
+from eventmaster import audit, db, public_cache
 from events.models import Event
 from events.selectors import event_get_locked
 from events.services import PUBLIC_LIST, public_pages_changed
@@ -100,6 +100,7 @@ def _register_locked(event: Event, user: User) -> Registration:
     registration.waitlist_position_raw = position
     if status == Registration.Status.CONFIRMED:
         mails.queue(registration, Mail.Kind.CONFIRMED)
+    _record("registration.created", registration, changes={"status": (None, status)})
     return registration
 
 
@@ -174,7 +175,8 @@ def registration_cancel(*, registration: Registration, by: User) -> Registration
         raise AlreadyCancelledError()
     if registration.checked_in_at is not None:
         raise AlreadyCheckedInError()
-    was_confirmed = registration.status == Registration.Status.CONFIRMED
+    before = registration.status
+    was_confirmed = before == Registration.Status.CONFIRMED
     registration.status = Registration.Status.CANCELLED
     registration.cancelled_at = timezone.now()
     registration.cancel_reason = (
@@ -183,6 +185,14 @@ def registration_cancel(*, registration: Registration, by: User) -> Registration
         else Registration.CancelReason.ORGANIZER_CANCELLED
     )
     registration.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    _record(
+        "registration.cancelled",
+        registration,
+        changes={
+            "status": (before, registration.status),
+            "cancel_reason": (None, registration.cancel_reason),
+        },
+    )
     mails.queue(registration, Mail.Kind.CANCELLED)
     if was_confirmed:
         promoted = _promote(event, free=event.capacity - (event.confirmed_count - 1))
@@ -226,6 +236,15 @@ def _promote(event: Event, *, free: int) -> int:
     )
     if promoted:
         mails.queue_fan_out(event.pk, Mail.Kind.PROMOTED, promoted_at=now)
+        audit.record_many(
+            "registration.promoted",
+            object_type="registration",
+            objects=Registration.objects.filter(event=event, promoted_at=now)
+            .order_by("created_at", "id")
+            .values_list("pk", "user_id"),
+            event_id=event.pk,
+            changes={"status": (Registration.Status.WAITLISTED, Registration.Status.CONFIRMED)},
+        )
     return promoted
 
 
@@ -240,6 +259,17 @@ def _counts_move(event: Event, *, confirmed: int = 0, waitlisted: int = 0) -> No
     event.confirmed_count += confirmed
     event.waitlisted_count += waitlisted
     public_pages_changed(event)
+
+
+def _record(type: str, registration: Registration, **details: Any) -> None:
+    audit.record(
+        type,
+        object_type="registration",
+        object_id=registration.pk,
+        event_id=registration.event_id,
+        attendee_id=registration.user_id,
+        **details,
+    )
 
 
 @cache

@@ -319,31 +319,34 @@ def test_every_attempt_lands_in_the_scan_log(scan, registration, event, organize
 
 
 @pytest.mark.django_db(transaction=True)  # as in production: the scan's atomic is the outermost
-def test_one_scan_is_5_queries_including_authentication(scan, registration):
+def test_one_scan_is_6_queries_including_authentication(scan, registration):
     """The user with their roles, the event with the caller's door permission,
-    the locked registration, the check-in UPDATE, the log INSERT; plus the
-    transaction's own BEGIN and COMMIT, which Django records too."""
+    the locked registration, the check-in UPDATE, the log INSERT and (a
+    check-in) its domain event INSERT, the outbox; plus the transaction's own
+    BEGIN and COMMIT, which Django records too. An ordinary scan appends no
+    audit entry: check-in never waits for the audit chain."""
     for nonce, expected in ((str(uuid.uuid4()), "ok"), (None, "already_checked_in")):
         with CaptureQueriesContext(connection) as captured:
             body_of(scan(registration.ticket_code, **({"nonce": nonce} if nonce else {})), expected)
         statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
         data = [s for s in statements if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}]
         control = [s for s in statements if s not in data]
-        assert len(data) <= 5, captured.captured_queries
+        assert len(data) <= 6, captured.captured_queries
+        assert not any("auditentry" in q["sql"] for q in captured.captured_queries)
         assert set(control) <= {"BEGIN", "COMMIT"} and len(control) <= 2, statements
     # already_checked_in: no UPDATE, and one SELECT for who checked it in.
     assert data == ["SELECT", "SELECT", "SELECT", "INSERT", "SELECT"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_door_staff_scan_in_5_queries_too(scan, registration, staff_client):
+def test_door_staff_scan_in_6_queries_too(scan, registration, staff_client):
     """The door check reads the staff assignment with the event
     (events.selectors.event_get_for_door), not in a query of its own."""
     with CaptureQueriesContext(connection) as captured:
         body_of(scan(registration.ticket_code, client=staff_client), "ok")
     data = [q["sql"].split()[0].upper() for q in captured.captured_queries]
     assert [s for s in data if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}] == [
-        "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"
+        "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"
     ], captured.captured_queries  # fmt: skip
 
 

@@ -2,14 +2,15 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from accounts.errors import UnknownRoleError
 from accounts.models import User, normalize_email
+from eventmaster.audit import AuditedCommand
 from eventmaster.roles import Role
 
 
-class RoleCommand(BaseCommand):
+class RoleCommand(AuditedCommand):
     verb = ""
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,17 +1,18 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from accounts.models import User, normalize_email
 from checkin.models import Scan
 from checkin.services import checkin_scan
+from eventmaster.audit import AuditedCommand
 from events.commands import event_from_arg
 from events.permissions import can_run_event_door
 
 SUCCESS = {Scan.Result.OK, Scan.Result.ALREADY_CHECKED_IN}
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Check a ticket in at an event from the terminal and print the result in one line. "
         "Exit status 0 for ok and already_checked_in, 1 otherwise."

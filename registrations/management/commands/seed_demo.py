@@ -5,12 +5,12 @@ Everything is written through the services, as the API would."""
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_create
+from eventmaster.audit import AuditedCommand
 from eventmaster.roles import Role
 from events import services as events
 from events.models import Event
@@ -44,7 +44,7 @@ EVENTS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create idempotent demo data (users of every role, events, registrations) and print the logins."
 
     @transaction.atomic
