@@ -4,16 +4,16 @@
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from eventmaster import audit, db
+from eventmaster import db
 from events.models import Event
 from registrations.models import Registration
+from registrations.services import registration_record
 
 from .errors import NonceReusedError
 from .models import Scan
@@ -137,7 +137,9 @@ def _scan(
         db.update(Registration, registration.pk, checked_in_at=now, checked_in_by_id=by.pk if by else None)
     _log(event, registration, ticket_code, Scan.Action.CHECKIN, result, by, now, nonce, scanned_at)
     if result == Result.OK and registration is not None:
-        _record("checkin.created", registration, changes={"checked_in_at": (None, now)})
+        # An ordinary scan through the API is not audited (the scan log is its
+        # record); from the admin or a command it is (eventmaster.audit).
+        registration_record("checkin.created", registration, changes={"checked_in_at": (None, now)})
     return _outcome(result, registration)
 
 
@@ -161,21 +163,8 @@ def checkin_undo(*, ticket_code: str, event: Event, by: User | None) -> ScanOutc
         db.update(Registration, registration.pk, checked_in_at=None, checked_in_by_id=None)
     _log(event, registration, ticket_code, Scan.Action.UNDO, result, by, now, None, None)
     if result == Result.UNDONE and registration is not None:
-        _record("checkin.undone", registration, changes={"checked_in_at": (checked_in_at, None)})
+        registration_record("checkin.undone", registration, changes={"checked_in_at": (checked_in_at, None)})
     return _outcome(result, registration)
-
-
-def _record(type: str, registration: Registration, **details: Any) -> None:
-    # A scan at the door through the API is not audited (the scan log is its
-    # record); from the admin or a command it is (eventmaster.audit).
-    audit.record(
-        type,
-        object_type="registration",
-        object_id=registration.pk,
-        event_id=registration.event_id,
-        attendee_id=registration.user_id,
-        **details,
-    )
 
 
 def _log(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -92,6 +92,22 @@ class Actor:
     role: str
     via: str
     request_id: str = ""
+
+
+_AFTER_COMMIT: list[Callable[[], None]] = []
+
+
+def after_commit(func: Callable[[], None]) -> None:
+    """Call ``func`` after each commit of a transaction that recorded domain
+    events (apps register it from ``AppConfig.ready``: the webhooks'
+    dispatch). It must be cheap: it runs after every sign-up and scan."""
+    if func not in _AFTER_COMMIT:
+        _AFTER_COMMIT.append(func)
+
+
+def _recorded() -> None:
+    for func in _AFTER_COMMIT:
+        func()
 
 
 _request: ContextVar[HttpRequest | None] = ContextVar("eventmaster_audit_request", default=None)
@@ -238,6 +254,8 @@ def record_many(
                 event_id=event_id,
                 changes=changes_json,
             )
+        if _AFTER_COMMIT:
+            transaction.on_commit(_recorded)
     return len(objects)
 
 

@@ -36,9 +36,19 @@ class DomainEvent(models.Model):
     # What the object was, as far as it cannot be read later: the changed
     # fields of an update, the last state of a deleted object.
     data = models.JSONField(default=dict, blank=True)
+    # When the webhooks' dispatcher turned it into deliveries (events.webhooks):
+    # the only column ever written after the INSERT.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["event_id", "id"], name="domain_event_event_idx")]
+        indexes = [
+            models.Index(fields=["event_id", "id"], name="domain_event_event_idx"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="domain_event_undispatched_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.object_type} {self.object_id}"

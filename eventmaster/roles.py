@@ -129,6 +129,12 @@ _EVENT_MANAGEMENT = (
     "registrations.view_mail",
     "checkin.view_scan",
     "eventmaster.view_auditentry",  # their own events' entries (events.rules.VIEW_AUDIT)
+    "events.add_webhookendpoint",
+    "events.change_webhookendpoint",
+    "events.delete_webhookendpoint",
+    "events.view_webhookendpoint",
+    "events.view_webhookdelivery",
+    "events.change_webhookdelivery",  # the "send again" action
 )
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ORGANIZER: _EVENT_MANAGEMENT,

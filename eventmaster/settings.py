@@ -370,6 +370,24 @@ MAIL_RESUME_AFTER_SECONDS = env.int("MAIL_RESUME_AFTER_SECONDS", default=15 * 60
 # a worker just after the commit, the event's status refusing meanwhile any
 # change to them (registrations.services.registrations_cancel_deferred).
 EVENT_CANCEL_INLINE_MAX = env.int("EVENT_CANCEL_INLINE_MAX", default=2000)
+
+# Webhooks (events.webhooks): each POST times out after WEBHOOK_TIMEOUT_SECONDS;
+# a network error, 5xx or 429 is retried after WEBHOOK_RETRY_FIRST_SECONDS,
+# doubling up to WEBHOOK_RETRY_MAX_SECONDS apart, for WEBHOOK_RETRY_FOR_SECONDS;
+# an endpoint failing that long is deactivated after WEBHOOK_DISABLE_AFTER_SECONDS.
+# Destinations on loopback, private, link-local or metadata addresses are
+# refused unless WEBHOOK_ALLOW_PRIVATE_DESTINATIONS (development, tests).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
+WEBHOOK_RETRY_FIRST_SECONDS = env.int("WEBHOOK_RETRY_FIRST_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=2 * 60 * 60)
+WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=24 * 60 * 60)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=3 * 24 * 60 * 60)
+WEBHOOK_CLAIM_SECONDS = env.int("WEBHOOK_CLAIM_SECONDS", default=60)
+WEBHOOK_MAX_REDIRECTS = env.int("WEBHOOK_MAX_REDIRECTS", default=3)
+WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = env.bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=False)
+# Queue a dispatch right after commits that recorded domain events (else only
+# the workers' housekeeping dispatches, every TASK_HOUSEKEEPING_SECONDS).
+WEBHOOK_DISPATCH_ON_COMMIT = env.bool("WEBHOOK_DISPATCH_ON_COMMIT", default=True)
 # How long a worker holds a mail it is sending: a worker killed mid-send
 # leaves it to another after this (longer than a send can take).
 MAIL_CLAIM_SECONDS = env.int("MAIL_CLAIM_SECONDS", default=3 * EMAIL_TIMEOUT + 30)

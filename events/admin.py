@@ -6,6 +6,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -22,9 +23,9 @@ from eventmaster.errors import DomainError
 from eventmaster.models import AuditEntry
 from eventmaster.roles import Role
 
-from . import services
-from .models import Event
-from .rules import MANAGE_EVENT, VIEW_AUDIT
+from . import services, webhooks
+from .models import Event, WebhookDelivery, WebhookEndpoint
+from .rules import MANAGE_EVENT, MANAGE_WEBHOOK, VIEW_AUDIT
 
 FORM_FIELDS = ("title", "description", "location", "start_at", "end_at", "capacity", "waitlist_enabled")
 
@@ -254,3 +255,105 @@ class AuditEntryAdmin(OrganizerScopedAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:events_event_change", args=[entry.event_id]), entry.event_id
         )
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """The destination is checked on the form (a refused one is a form
+    error); the services check it again when saving."""
+
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "event_types", "event", "active")
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            webhooks.check_destination(url)
+        except webhooks.UnsafeDestinationError as exc:
+            raise ValidationError(str(exc), code="unsafe_url") from exc
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(OrganizerScopedAdmin):
+    """An organizer's webhook endpoints (admins: all). The secret is shown
+    by the API only, when it is made or rotated."""
+
+    scope_rule = MANAGE_WEBHOOK
+    form = WebhookEndpointForm
+    list_display = ("url", "organizer", "event", "active", "failing_since", "created_at")
+    list_filter = ("active",)
+    search_fields = ("url",)
+    fields = ("url", "event_types", "event", "active", "failing_since", "disabled_reason")
+    readonly_fields = ("failing_since", "disabled_reason")
+    actions = ("send_ping",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEndpoint]:
+        return super().get_queryset(request).select_related("organizer", "event")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "event":  # only events the caller runs
+            kwargs["queryset"] = MANAGE_EVENT.filter(Event.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: ModelForm[WebhookEndpoint], change: bool
+    ) -> None:
+        changes = {
+            field: form.cleaned_data[field]
+            for field in ("url", "event_types", "event", "active")
+            if field in form.cleaned_data
+        }
+        if change:
+            services.webhook_endpoint_update(endpoint=obj, **changes)
+        else:
+            created = services.webhook_endpoint_create(organizer=signed_in_user(request), **changes)
+            obj.pk, obj._state.adding = created.pk, False
+
+    @admin.action(description="Send a test message (ping)", permissions=("change",))
+    def send_ping(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            webhooks.ping(endpoint)
+        self.message_user(request, f"{queryset.count()} ping(s) queued.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(OrganizerScopedAdmin):
+    """Every delivery with its attempts, read-only; failed ones can be resent."""
+
+    scope_rule = MANAGE_WEBHOOK
+    scope_prefix = "endpoint__"
+    list_display = ("created_at", "type", "endpoint", "status", "attempts", "delivered_at")
+    list_filter = ("status", "type")
+    readonly_fields = ("endpoint", "type", "status", "attempts", "created_at", "next_attempt_at", "delivered_at",
+                       "payload", "attempts_made")  # fmt: skip
+    fields = readonly_fields
+    actions = ("resend",)
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
+        return super().get_queryset(request).select_related("endpoint")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: WebhookDelivery | None = None) -> bool:
+        return False
+
+    @admin.display(description="attempts made")
+    def attempts_made(self, delivery: WebhookDelivery) -> str:
+        return (
+            "\n".join(
+                f"{a.at:%Y-%m-%d %H:%M:%S} {a.status_code or a.error} ({a.duration_ms} ms) {a.response_excerpt[:80]}"
+                for a in delivery.attempt_log.all()
+            )
+            or "-"
+        )
+
+    @admin.action(description="Send again (same webhook-id and body)", permissions=("change",))
+    def resend(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        for delivery in queryset:
+            webhooks.resend(delivery)
+        self.message_user(request, f"{queryset.count()} delivery(ies) queued again.", messages.SUCCESS)

@@ -156,3 +156,28 @@ VIEW_AUDIT = Rule(
     check=can_read_audit,
     scope=_audit_scope,
 )
+
+
+# --- webhooks: an organizer's endpoints -----------------------------------------------
+
+
+def _webhook_scope(user: Any, prefix: str) -> Q | None:
+    if is_admin(user):
+        return None
+    if not (user.is_authenticated and has_role(user, Role.ORGANIZER)):
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}organizer_id": user.pk})
+
+
+def can_manage_webhook(user: Any, endpoint: Any) -> bool:
+    if is_admin(user):
+        return True
+    return bool(user.is_authenticated and has_role(user, Role.ORGANIZER) and endpoint.organizer_id == user.pk)
+
+
+MANAGE_WEBHOOK = Rule(
+    "events.webhooks",
+    "its organizer (holding the organizer role) and admins",
+    check=can_manage_webhook,
+    scope=_webhook_scope,
+)

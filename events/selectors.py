@@ -16,8 +16,8 @@ from eventmaster import db
 from eventmaster.models import AuditEntry
 from eventmaster.roles import annotate_roles
 
-from .models import Event
-from .rules import RUN_DOOR, VIEW_EVENT
+from .models import Event, WebhookDelivery, WebhookEndpoint
+from .rules import MANAGE_WEBHOOK, RUN_DOOR, VIEW_EVENT
 
 
 def event_with_counts(queryset: QuerySet[Event]) -> QuerySet[Event]:
@@ -94,6 +94,18 @@ def event_audit_list(*, event: Event) -> QuerySet[AuditEntry]:
     """The audit entries of one event, newest first (the caller checked
     that the user may read them: events.rules.VIEW_AUDIT)."""
     return AuditEntry.objects.filter(event_id=event.pk).order_by("-seq")
+
+
+def webhook_endpoint_list(*, user: User | AnonymousUser) -> QuerySet[WebhookEndpoint]:
+    """The caller's webhook endpoints (admins: all; events.rules.MANAGE_WEBHOOK)."""
+    return MANAGE_WEBHOOK.filter(WebhookEndpoint.objects.select_related("organizer"), user).order_by(
+        "created_at", "id"
+    )
+
+
+def webhook_delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    """An endpoint's deliveries, newest first, with their attempts."""
+    return endpoint.deliveries.order_by("-created_at", "id").prefetch_related("attempt_log")
 
 
 def event_staff_list(*, event: Event) -> QuerySet[User]:

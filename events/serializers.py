@@ -5,9 +5,10 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.serializers import UserRefSerializer
 from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField, render_datetime
+from eventmaster.audit import TYPES
 from eventmaster.models import AuditEntry
 
-from .models import Event
+from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 MAX_CAPACITY = 1_000_000
 
@@ -118,5 +119,79 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "request_id",
             "prev_hash",
             "hash",
+        )
+        read_only_fields = fields
+
+
+_ENDPOINT_FIELDS: tuple[str, ...] = (
+    "id",
+    "url",
+    "event_types",
+    "event",
+    "active",
+    "created_at",
+    "failing_since",
+    "disabled_reason",
+)
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    """An endpoint as its organizer sees it; the secret only when it is made
+    or rotated (WebhookEndpointSecretSerializer)."""
+
+    event: serializers.PrimaryKeyRelatedField[Event] = serializers.PrimaryKeyRelatedField(
+        read_only=True, pk_field=serializers.UUIDField()
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = _ENDPOINT_FIELDS
+        read_only_fields = fields
+
+
+class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = (*_ENDPOINT_FIELDS, "secret")
+        read_only_fields = fields
+
+
+class WebhookEndpointInputSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(TYPES)),
+        required=False,
+        allow_empty=True,
+        max_length=len(TYPES),
+    )
+    event = serializers.PrimaryKeyRelatedField(
+        queryset=Event.objects.all(), allow_null=True, required=False, pk_field=StrictUUIDField()
+    )
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ("at", "status_code", "duration_ms", "error", "response_excerpt")
+        read_only_fields = fields
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    webhook_id = serializers.CharField(source="message_id", read_only=True)
+    attempt_log = WebhookAttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = (
+            "id",
+            "webhook_id",
+            "type",
+            "status",
+            "attempts",
+            "created_at",
+            "next_attempt_at",
+            "delivered_at",
+            "payload",
+            "attempt_log",
         )
         read_only_fields = fields

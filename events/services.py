@@ -19,7 +19,7 @@ from .errors import (
     InvalidStatusError,
     NotCheckinStaffError,
 )
-from .models import Event
+from .models import Event, WebhookEndpoint, new_webhook_secret
 from .sanitize import sanitize_description, sanitize_plain_text
 from .selectors import event_get_locked
 
@@ -177,8 +177,11 @@ def event_delete(*, event: Event) -> None:
         "event.deleted",
         event,
         data={
-            field: getattr(event, field)
-            for field in ("title", "status", "start_at", "end_at", "capacity", "location")
+            **{
+                field: getattr(event, field)
+                for field in ("title", "status", "start_at", "end_at", "capacity", "location")
+            },
+            "organizer_id": event.organizer_id,
         },
     )
     event.delete()
@@ -207,3 +210,59 @@ def _record(type: str, event: Event, **details: Any) -> None:
 
 def _record_staff(type: str, event: Event, user: User) -> None:
     audit.record(type, object_type="user", object_id=user.pk, event_id=event.pk, data={"email": user.email})
+
+
+# --- Webhook endpoints (delivery: events.webhooks) -------------------------------------
+
+
+def _webhook_checked(organizer: User, changes: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a destination the webhooks may not call, an event the organizer
+    does not run, an unknown type. Raises ValidationError (400)."""
+    from .rules import can_manage_event
+    from .webhooks import UnsafeDestinationError, check_destination
+
+    errors: dict[str, ValidationError] = {}
+    if "url" in changes:
+        try:
+            check_destination(changes["url"])
+        except UnsafeDestinationError as exc:
+            errors["url"] = ValidationError(str(exc), code="unsafe_url")
+    event = changes.get("event")
+    if event is not None and not can_manage_event(organizer, event):
+        errors["event"] = ValidationError("No event you organize has this id.", code="does_not_exist")
+    unknown = set(changes.get("event_types") or ()) - audit.TYPES
+    if unknown:
+        errors["event_types"] = ValidationError(
+            f"Unknown types: {', '.join(sorted(unknown))}.", code="invalid_choice"
+        )
+    if errors:
+        raise ValidationError(errors)
+    return changes
+
+
+def webhook_endpoint_create(*, organizer: User, url: str, **fields: Any) -> WebhookEndpoint:
+    """A new endpoint of ``organizer``, with a new secret (shown once)."""
+    changes = _webhook_checked(organizer, {"url": url, **fields})
+    return WebhookEndpoint.objects.create(organizer=organizer, **changes)
+
+
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
+    """Edit an endpoint; setting it active again clears its failing streak."""
+    changes = _webhook_checked(endpoint.organizer, changes)
+    for field, value in changes.items():
+        setattr(endpoint, field, value)
+    if changes.get("active"):
+        endpoint.failing_since, endpoint.disabled_reason = None, ""
+    endpoint.save()
+    return endpoint
+
+
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new secret; the old one signs nothing from now on."""
+    endpoint.secret = new_webhook_secret()
+    endpoint.save(update_fields=["secret"])
+    return endpoint
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()

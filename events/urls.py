@@ -3,10 +3,17 @@ from rest_framework.routers import SimpleRouter
 
 from eventmaster.converters import UUID_CONVERTER as UUID
 
-from .views import EventAuditViewSet, EventStaffViewSet, EventViewSet
+from .views import (
+    EventAuditViewSet,
+    EventStaffViewSet,
+    EventViewSet,
+    WebhookDeliveryResendView,
+    WebhookViewSet,
+)
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("events", EventViewSet, basename="event")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path(
@@ -20,5 +27,10 @@ urlpatterns = [
         name="event-staff-detail",
     ),
     path(f"events/<{UUID}:event_id>/audit", EventAuditViewSet.as_view({"get": "list"}), name="event-audit"),
+    path(
+        f"webhooks/<{UUID}:pk>/deliveries/<{UUID}:delivery_id>/resend",
+        WebhookDeliveryResendView.as_view(),
+        name="webhook-delivery-resend",
+    ),
     *router.urls,
 ]

@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.authentication import signed_in_user
 from accounts.models import User
@@ -29,7 +30,7 @@ from eventmaster.converters import UUID_CONVERTER
 from eventmaster.models import AuditEntry
 from eventmaster.rules import ANYONE
 
-from . import services
+from . import services, webhooks
 from .calendar import event_to_ical
 from .errors import (
     CapacityBelowRegistrationsError,
@@ -39,8 +40,8 @@ from .errors import (
     NotCheckinStaffError,
 )
 from .filters import EventFilterSet, ManagedEventFilterSet
-from .models import Event
-from .rules import CREATE_EVENT, HAS_DOORS, MANAGE_EVENT, VIEW_EVENT
+from .models import Event, WebhookEndpoint
+from .rules import CREATE_EVENT, HAS_DOORS, MANAGE_EVENT, MANAGE_WEBHOOK, VIEW_EVENT
 from .selectors import (
     event_audit_list,
     event_get_visible,
@@ -48,6 +49,8 @@ from .selectors import (
     event_list_public,
     event_list_visible,
     event_staff_list,
+    webhook_delivery_list,
+    webhook_endpoint_list,
 )
 from .serializers import (
     AuditEntrySerializer,
@@ -55,6 +58,10 @@ from .serializers import (
     EventSerializer,
     EventUpdateInputSerializer,
     StaffAssignInputSerializer,
+    WebhookDeliverySerializer,
+    WebhookEndpointInputSerializer,
+    WebhookEndpointSecretSerializer,
+    WebhookEndpointSerializer,
 )
 
 TAGS = ["events"]
@@ -287,3 +294,118 @@ class EventAuditViewSet(RuleAccess, viewsets.GenericViewSet):
     def list(self, request: Request, event_id: UUID | None = None) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
+
+WEBHOOK_TAGS = ["webhooks"]
+
+
+@extend_schema_view(
+    list=extend_schema(tags=WEBHOOK_TAGS, summary="The caller's webhook endpoints (admins: all)"),
+    retrieve=extend_schema(tags=WEBHOOK_TAGS, summary="One webhook endpoint"),
+    create=extend_schema(
+        tags=WEBHOOK_TAGS,
+        request=WebhookEndpointInputSerializer,
+        responses={201: WebhookEndpointSecretSerializer},
+        summary="Add an endpoint (organizer, admin); the answer shows its secret, once",
+    ),
+    partial_update=extend_schema(
+        tags=WEBHOOK_TAGS, request=WebhookEndpointInputSerializer, summary="Edit an endpoint"
+    ),
+    destroy=extend_schema(tags=WEBHOOK_TAGS, responses={204: None}, summary="Delete an endpoint"),
+    rotate_secret=extend_schema(
+        tags=WEBHOOK_TAGS,
+        request=None,
+        responses={200: WebhookEndpointSecretSerializer},
+        summary="A new secret (shown once); the old one signs nothing more",
+    ),
+    ping=extend_schema(
+        tags=WEBHOOK_TAGS,
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        summary="Send a test message",
+    ),
+    deliveries=extend_schema(
+        tags=WEBHOOK_TAGS,
+        responses={200: WebhookDeliverySerializer(many=True)},
+        summary="The endpoint's deliveries, newest first, with every attempt",
+    ),
+)
+@extend_validation_errors(["unsafe_url"], field_name="url", actions=["create", "partial_update"])
+@extend_validation_errors(["does_not_exist"], field_name="event", actions=["create", "partial_update"])
+class WebhookViewSet(RuleAccess, viewsets.GenericViewSet):
+    """Webhook endpoints: an organizer's own (404 for anyone else's)."""
+
+    serializer_class = WebhookEndpointSerializer
+    lookup_value_converter = UUID_CONVERTER
+    http_method_names = ("get", "post", "patch", "delete", "head", "options")
+    scope_rule = MANAGE_WEBHOOK
+    access = {
+        "list": CREATE_EVENT,
+        "create": CREATE_EVENT,
+        "retrieve": MANAGE_WEBHOOK,
+        "partial_update": MANAGE_WEBHOOK,
+        "destroy": MANAGE_WEBHOOK,
+        "rotate_secret": MANAGE_WEBHOOK,
+        "ping": MANAGE_WEBHOOK,
+        "deliveries": MANAGE_WEBHOOK,
+    }
+
+    def get_queryset(self) -> QuerySet[WebhookEndpoint]:
+        return webhook_endpoint_list(user=self.request.user)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(WebhookEndpointSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: UUID | None = None) -> Response:
+        return Response(WebhookEndpointSerializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        data = validate_input(WebhookEndpointInputSerializer, request.data)
+        endpoint = services.webhook_endpoint_create(organizer=signed_in_user(request), **data)
+        return Response(WebhookEndpointSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: UUID | None = None) -> Response:
+        endpoint = self.get_object()
+        data = validate_input(WebhookEndpointInputSerializer, request.data, partial=True)
+        endpoint = services.webhook_endpoint_update(endpoint=endpoint, **data)
+        return Response(WebhookEndpointSerializer(endpoint).data)
+
+    def destroy(self, request: Request, pk: UUID | None = None) -> Response:
+        services.webhook_endpoint_delete(endpoint=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: UUID | None = None) -> Response:
+        endpoint = services.webhook_endpoint_rotate_secret(endpoint=self.get_object())
+        return Response(WebhookEndpointSecretSerializer(endpoint).data)
+
+    @action(detail=True, methods=["post"])
+    def ping(self, request: Request, pk: UUID | None = None) -> Response:
+        delivery = webhooks.ping(self.get_object())
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: UUID | None = None) -> Response:
+        page = self.paginate_queryset(webhook_delivery_list(endpoint=self.get_object()))
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+
+class WebhookDeliveryResendView(RuleAccess, APIView):
+    """POST /webhooks/{id}/deliveries/{delivery_id}/resend."""
+
+    scope_rule = MANAGE_WEBHOOK
+    access = {"post": MANAGE_WEBHOOK}
+
+    @extend_schema(
+        tags=WEBHOOK_TAGS,
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        summary="Send a delivery again (same webhook-id and body)",
+    )
+    def post(self, request: Request, pk: UUID, delivery_id: UUID) -> Response:
+        endpoint = get_object_or_404(webhook_endpoint_list(user=request.user), pk=pk)
+        self.check_object_permissions(request, endpoint)
+        delivery = get_object_or_404(endpoint.deliveries.all(), pk=delivery_id)
+        delivery = webhooks.resend(delivery)
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -1,5 +1,7 @@
+from types import SimpleNamespace
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -89,3 +91,14 @@ class RegistrationSerializer(serializers.Serializer):
         if position is None:  # not read through a selector that annotates it
             position = registration_waitlist_position(registration=registration)
         return position
+
+
+def render_for_webhook(row: Any) -> dict[str, Any] | None:
+    """A registration in a webhook payload (events.webhooks), as the API shows
+    it to someone who is neither its attendee nor its organizer: without the
+    ticket code (a bearer credential for the door)."""
+    registration = Registration.objects.select_related("event", "user").filter(pk=row.object_id).first()
+    if registration is None:
+        return None
+    context = {"request": SimpleNamespace(user=AnonymousUser())}
+    return dict(RegistrationSerializer(registration, context=context).data)

@@ -100,7 +100,7 @@ def _register_locked(event: Event, user: User) -> Registration:
     registration.waitlist_position_raw = position
     if status == Registration.Status.CONFIRMED:
         mails.queue(registration, Mail.Kind.CONFIRMED)
-    _record("registration.created", registration, changes={"status": (None, status)})
+    registration_record("registration.created", registration, changes={"status": (None, status)})
     return registration
 
 
@@ -185,7 +185,7 @@ def registration_cancel(*, registration: Registration, by: User) -> Registration
         else Registration.CancelReason.ORGANIZER_CANCELLED
     )
     registration.save(update_fields=["status", "cancelled_at", "cancel_reason"])
-    _record(
+    registration_record(
         "registration.cancelled",
         registration,
         changes={
@@ -261,7 +261,10 @@ def _counts_move(event: Event, *, confirmed: int = 0, waitlisted: int = 0) -> No
     public_pages_changed(event)
 
 
-def _record(type: str, registration: Registration, **details: Any) -> None:
+def registration_record(type: str, registration: Registration, **details: Any) -> None:
+    """Record a domain event about ``registration`` (eventmaster.audit): its
+    event, and its attendee, whose own actions on it are not audited. The
+    checkin app records its scans with it too."""
     audit.record(
         type,
         object_type="registration",

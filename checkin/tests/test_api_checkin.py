@@ -318,6 +318,15 @@ def test_every_attempt_lands_in_the_scan_log(scan, registration, event, organize
     assert (log[2].ticket_code, log[2].registration_id) == ("garbage-code", None)
 
 
+def scan_queries(captured) -> list[dict]:
+    """The scan's own statements: after its commit, at most once a second per
+    process, the webhooks' dispatch task is queued too (events.webhooks)."""
+    queries = captured.captured_queries
+    dispatches = [q for q in queries if "dispatch_webhooks" in q["sql"]]
+    assert len(dispatches) <= 1
+    return [q for q in queries if q not in dispatches]
+
+
 @pytest.mark.django_db(transaction=True)  # as in production: the scan's atomic is the outermost
 def test_one_scan_is_6_queries_including_authentication(scan, registration):
     """The user with their roles, the event with the caller's door permission,
@@ -328,7 +337,7 @@ def test_one_scan_is_6_queries_including_authentication(scan, registration):
     for nonce, expected in ((str(uuid.uuid4()), "ok"), (None, "already_checked_in")):
         with CaptureQueriesContext(connection) as captured:
             body_of(scan(registration.ticket_code, **({"nonce": nonce} if nonce else {})), expected)
-        statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+        statements = [q["sql"].split()[0].upper() for q in scan_queries(captured)]
         data = [s for s in statements if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}]
         control = [s for s in statements if s not in data]
         assert len(data) <= 6, captured.captured_queries
@@ -344,7 +353,7 @@ def test_door_staff_scan_in_6_queries_too(scan, registration, staff_client):
     (events.selectors.event_get_for_door), not in a query of its own."""
     with CaptureQueriesContext(connection) as captured:
         body_of(scan(registration.ticket_code, client=staff_client), "ok")
-    data = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    data = [q["sql"].split()[0].upper() for q in scan_queries(captured)]
     assert [s for s in data if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}] == [
         "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"
     ], captured.captured_queries  # fmt: skip

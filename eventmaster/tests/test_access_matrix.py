@@ -32,8 +32,9 @@ from eventmaster.api.permissions import RuleAccess
 from eventmaster.roles import Role
 from eventmaster.rules import Rule
 from eventmaster.tests.utils import client_for
-from events.models import Event
+from events.models import Event, WebhookEndpoint
 from events.tests.factories import EventFactory
+from events.webhooks import ping as webhook_ping
 from registrations.services import registration_create
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +122,8 @@ class World:
     events: dict  # own/foreign x published/draft
     registrations: dict  # own (the member's, on own published) / foreign
     spare_staff: object
+    webhooks: dict  # own (the organizer's) / foreign (the other organizer's) endpoint
+    deliveries: dict  # endpoint id -> one of its deliveries
 
 
 @pytest.fixture
@@ -150,12 +153,17 @@ def world() -> World:
         "own": registration_create(event=events[("own", "published")], user=users["member"]),
         "foreign": registration_create(event=events[("foreign", "published")], user=UserFactory()),
     }
-    return World(users, events, registrations, spare)
+    webhooks = {
+        "own": WebhookEndpoint.objects.create(organizer=organizer, url="http://127.0.0.1:9/own"),
+        "foreign": WebhookEndpoint.objects.create(organizer=other, url="http://127.0.0.1:9/foreign"),
+    }
+    deliveries = {endpoint.pk: webhook_ping(endpoint).pk for endpoint in webhooks.values()}
+    return World(users, events, registrations, spare, webhooks, deliveries)
 
 
 def objects_for(route: Route) -> list[str]:
     names = route.kwargs_names()
-    if route.path.startswith("api/v1/registrations/"):
+    if route.path.startswith(("api/v1/registrations/", "api/v1/webhooks/")):
         return ["own", "foreign"]
     if any(name in ("pk", "event_id") for name in names) and "users" not in route.path:
         return ["own/published", "own/draft", "foreign/published", "foreign/draft"]
@@ -172,9 +180,9 @@ CASES = [
 ]
 
 
-def _object(world: World, obj: str):
+def _object(world: World, obj: str, route: Route):
     if obj in ("own", "foreign"):
-        return world.registrations[obj]
+        return (world.webhooks if route.path.startswith("api/v1/webhooks/") else world.registrations)[obj]
     if obj == "-":
         return None
     owner, status = obj.split("/")
@@ -189,6 +197,8 @@ def _request(route: Route, world: World, actor_user, target):
             value = world.users["member"].pk if route.path.startswith("api/v1/users/") else target.pk
         elif name == "user_id":
             value = world.spare_staff.pk
+        elif name == "delivery_id":
+            value = world.deliveries[target.pk]
         else:
             raise AssertionError(f"{route.id}: no value for {name}")
         path = path.replace(path[path.index("<") : path.index(">") + 1], str(value), 1)
@@ -223,6 +233,10 @@ def _request(route: Route, world: World, actor_user, target):
         body = {"full_name": "Renamed"}
     elif route.method == "patch" and "events/" in route.path:
         body = {"title": "Renamed"}
+    elif route.path == "api/v1/webhooks" and route.method == "post":
+        body = {"url": "http://127.0.0.1:9/new"}
+    elif route.method == "patch" and route.path.startswith("api/v1/webhooks/"):
+        body = {"active": True}
     else:
         body = bodies.get(route.path) if route.method in ("post", "patch") else None
     return path, body
@@ -250,7 +264,7 @@ def expected(route: Route, actor: str, actor_user, target) -> str:
 def test_route_answers_as_its_rules_say(route, actor, obj, world):
     actor_user = AnonymousUser() if actor == "anonymous" else world.users[actor]
     client = _anonymous() if actor == "anonymous" else client_for(actor_user)
-    target = _object(world, obj)
+    target = _object(world, obj, route)
     path, body = _request(route, world, actor_user, target)
     response = getattr(client, route.method)(path, body, format="json")
     want = expected(route, actor, actor_user, target)

@@ -1,0 +1,385 @@
+"""Webhooks (events.webhooks): endpoints through the API, destinations that
+are refused, and deliveries to a real HTTP receiver on loopback that checks
+every signature with the standardwebhooks library."""
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.test import TestCase
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from standardwebhooks.webhooks import Webhook
+
+from accounts.tests.factories import UserFactory
+from eventmaster.models import DomainEvent
+from eventmaster.roles import Role
+from eventmaster.tests.utils import assert_error, client_for, run_tasks
+from events import webhooks
+from events.models import WebhookDelivery, WebhookEndpoint
+from events.tests.factories import EventFactory
+from registrations.services import registration_create
+
+pytestmark = pytest.mark.django_db
+
+
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True  # a receiver that was down comes back on its port
+
+
+class Receiver:
+    """An HTTP server on loopback answering each POST with the next status
+    of ``script`` (then 200), keeping what it was sent."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.script: list[int] = []
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.redirect_to: str | None = None
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                if receiver.redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", receiver.redirect_to)
+                    self.end_headers()
+                    return
+                self.send_response(receiver.script.pop(0) if receiver.script else 200)
+                self.end_headers()
+                self.wfile.write(b"thanks")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = _Server(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def verified(self, secret: str) -> list[dict]:
+        """Every request's payload, each signature checked (raises if one fails)."""
+        return [Webhook(secret).verify(body, headers) for headers, body in self.requests]
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dispatch_schedule(settings):
+    settings.WEBHOOK_DISPATCH_ON_COMMIT = True  # off in the rest of the suite
+    webhooks._last_scheduled = 0.0
+
+
+def endpoint_for(organizer, url, **fields) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(organizer=organizer, url=url, **fields)
+
+
+def committed():
+    """Run the on-commit callbacks of what happens inside (the test's
+    transaction never commits): the deliveries' tasks get queued."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def dispatch() -> int:
+    with committed():
+        return webhooks.dispatch()
+
+
+def later() -> None:
+    """Let the retries come due (their tasks wait with run_after)."""
+    WebhookDelivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+
+
+class TestEndpointsAPI:
+    def test_create_shows_the_secret_once_and_lists_only_the_callers(
+        self, organizer, organizer_client, member_client, admin_client, settings
+    ):
+        settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
+        answer = organizer_client.post(
+            "/api/v1/webhooks",
+            {"url": "http://127.0.0.1:9/in", "event_types": ["registration.created"]},
+            format="json",
+        )
+        assert answer.status_code == 201, answer.content
+        created = answer.json()
+        assert (
+            created["secret"].startswith("whsec_") and created["active"] is True and created["event"] is None
+        )
+        listed = organizer_client.get("/api/v1/webhooks").json()
+        assert [e["id"] for e in listed["items"]] == [created["id"]] and "secret" not in listed["items"][0]
+        assert "secret" not in organizer_client.get(f"/api/v1/webhooks/{created['id']}").json()
+
+        stranger = client_for(UserFactory(roles=[Role.MEMBER, Role.ORGANIZER]))
+        assert stranger.get("/api/v1/webhooks").json()["total"] == 0
+        assert_error(stranger.get(f"/api/v1/webhooks/{created['id']}"), 404, "not_found")
+        assert_error(member_client.get("/api/v1/webhooks"), 403, "permission_denied")
+        assert_error(
+            member_client.post("/api/v1/webhooks", {"url": "http://127.0.0.1/"}), 403, "permission_denied"
+        )
+        assert admin_client.get(f"/api/v1/webhooks/{created['id']}").status_code == 200
+
+        rotated = organizer_client.post(f"/api/v1/webhooks/{created['id']}/rotate-secret").json()
+        assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
+        patched = organizer_client.patch(
+            f"/api/v1/webhooks/{created['id']}", {"active": False}, format="json"
+        )
+        assert patched.json()["active"] is False
+        assert organizer_client.delete(f"/api/v1/webhooks/{created['id']}").status_code == 204
+        assert not WebhookEndpoint.objects.exists()
+
+    def test_bad_input_is_400(self, organizer, organizer_client, settings):
+        settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
+        theirs = EventFactory()
+
+        def post(body):
+            return organizer_client.post("/api/v1/webhooks", body, format="json")
+
+        assert_error(
+            post({"url": "http://127.0.0.1/", "event": str(theirs.pk)}), 400, "does_not_exist", "event"
+        )
+        assert_error(
+            post({"url": "http://127.0.0.1/", "event_types": ["event.exploded"]}), 400, "invalid_choice"
+        )
+        assert_error(post({"url": "ftp://127.0.0.1/"}), 400, "unsafe_url", "url")
+        assert_error(post({"url": "not a url"}), 400, "invalid", "url")
+        assert_error(post({}), 400, "required", "url")
+        mine = EventFactory(organizer=organizer)
+        assert post({"url": "http://127.0.0.1/", "event": str(mine.pk)}).json()["event"] == str(mine.pk)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1/hook",
+            "http://10.0.0.1/hook",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://localhost:8000/hook",
+            "http://[::1]/hook",
+            "http://[::ffff:127.0.0.1]/hook",
+        ],
+    )
+    def test_private_destinations_are_refused(self, organizer_client, url):
+        assert_error(
+            organizer_client.post("/api/v1/webhooks", {"url": url}, format="json"), 400, "unsafe_url", "url"
+        )
+
+
+class TestDelivery:
+    def test_a_failing_receiver_is_retried_until_it_accepts_once(self, organizer, receiver, event):
+        endpoint = endpoint_for(organizer, receiver.url)
+        receiver.script = [500, 500, 500]
+        registration_create(event=event, user=UserFactory())
+        run_tasks()
+        dispatch()
+        run_tasks()
+        for _ in range(3):
+            later()
+            run_tasks()
+        (delivery,) = WebhookDelivery.objects.filter(endpoint=endpoint)
+        assert (delivery.status, delivery.attempts) == ("delivered", 4)
+        assert list(delivery.attempt_log.values_list("status_code", flat=True)) == [500, 500, 500, 200]
+        payloads = receiver.verified(endpoint.secret)  # every signature checks out
+        assert len(payloads) == 4 and len({h["webhook-id"] for h, _ in receiver.requests}) == 1
+        payload = payloads[-1]
+        assert payload["type"] == "registration.created"
+        assert payload["data"]["event"]["id"] == str(event.pk) and payload["data"]["ticket_code"] is None
+        assert payload["id"] == f"evt_{delivery.domain_event_id}"
+
+    def test_a_receiver_down_while_50_register_gets_all_50_once_it_is_back(
+        self, organizer, settings, event, django_capture_on_commit_callbacks
+    ):
+        settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
+        server = Receiver()
+        server.stop()  # down: connections are refused
+        endpoint = endpoint_for(organizer, server.url, event_types=["registration.created"])
+        for _ in range(50):
+            with django_capture_on_commit_callbacks(execute=True):
+                registration_create(event=event, user=UserFactory())
+        run_tasks()
+        assert WebhookDelivery.objects.filter(endpoint=endpoint, status="pending").count() == 50
+        assert all(d.attempts >= 1 for d in WebhookDelivery.objects.all())
+
+        back = Receiver(port=server.port)
+        try:
+            later()
+            run_tasks()
+            payloads = back.verified(endpoint.secret)
+        finally:
+            back.stop()
+        assert len(payloads) == 50 and len({p["id"] for p in payloads}) == 50
+        assert WebhookDelivery.objects.filter(status="delivered").count() == 50
+
+    def test_a_4xx_fails_at_once_and_can_be_resent(self, organizer, organizer_client, receiver, event):
+        endpoint = endpoint_for(organizer, receiver.url)
+        receiver.script = [410]
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        run_tasks()
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("failed", 1)
+        with committed():
+            answer = organizer_client.post(f"/api/v1/webhooks/{endpoint.pk}/deliveries/{delivery.pk}/resend")
+        assert answer.status_code == 202 and answer.json()["status"] == "pending"
+        run_tasks()
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("delivered", 2)
+        assert len({h["webhook-id"] for h, _ in receiver.requests}) == 1  # the same message again
+        listed = organizer_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries").json()
+        assert listed["total"] == 1 and [a["status_code"] for a in listed["items"][0]["attempt_log"]] == [
+            410,
+            200,
+        ]
+
+    def test_a_ping(self, organizer, organizer_client, receiver):
+        endpoint = endpoint_for(organizer, receiver.url)
+        with committed():
+            answer = organizer_client.post(f"/api/v1/webhooks/{endpoint.pk}/ping")
+        assert answer.status_code == 202
+        run_tasks()
+        (payload,) = receiver.verified(endpoint.secret)
+        assert payload["type"] == "webhook.ping" and payload["data"] == {"endpoint": str(endpoint.pk)}
+
+    def test_only_what_the_endpoints_organizer_runs(self, organizer, admin_user, receiver, event, member):
+        mine = endpoint_for(organizer, receiver.url)
+        only_cancels = endpoint_for(organizer, receiver.url, event_types=["registration.cancelled"])
+        other_event = endpoint_for(organizer, receiver.url, event=EventFactory(organizer=organizer))
+        admins = endpoint_for(admin_user, receiver.url)
+        registration_create(event=EventFactory(), user=UserFactory())  # someone else's event
+        registration_create(event=event, user=UserFactory())
+        from accounts.services import user_grant_role
+
+        user_grant_role(user=member, role=Role.ORGANIZER)  # no event: admins only
+        dispatch()
+
+        def sent(endpoint):
+            return sorted(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("type", flat=True))
+
+        assert sent(mine) == ["registration.created"]
+        assert sent(only_cancels) == [] and sent(other_event) == []
+        assert sent(admins) == ["registration.created", "registration.created", "role.granted"]
+        assert not DomainEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+    def test_a_refused_destination_is_never_called(self, organizer, receiver, event, settings):
+        endpoint_for(organizer, receiver.url)
+        settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = False  # stored before the rule applied
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        run_tasks()
+        attempt = WebhookDelivery.objects.get().attempt_log.get()
+        assert (
+            attempt.status_code is None and attempt.error.startswith("refused:") and receiver.requests == []
+        )
+
+    def test_an_endpoint_turned_off_meanwhile_is_not_called(self, organizer, receiver, event):
+        endpoint = endpoint_for(organizer, receiver.url)
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(active=False)
+        run_tasks()
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == "failed" and receiver.requests == []
+        assert delivery.attempt_log.get().error == "the endpoint is turned off"
+
+    def test_a_redirect_to_a_private_address_is_refused(
+        self, organizer, receiver, event, settings, monkeypatch
+    ):
+        endpoint = endpoint_for(organizer, receiver.url)
+        settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = False
+        monkeypatch.setattr(
+            webhooks, "_public", lambda address: address == "127.0.0.1"
+        )  # the receiver is "public"
+        receiver.redirect_to = "http://10.0.0.1/internal"
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        run_tasks()
+        attempt = WebhookDelivery.objects.get(endpoint=endpoint).attempt_log.get()
+        assert "10.0.0.1" in attempt.error and attempt.error.startswith("refused:")
+        assert len(receiver.requests) == 1
+
+    def test_an_endpoint_failing_for_days_is_turned_off_and_its_organizer_told(
+        self, organizer, receiver, event, settings, django_capture_on_commit_callbacks
+    ):
+        endpoint = endpoint_for(organizer, receiver.url)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            failing_since=timezone.now() - timedelta(days=4)
+        )
+        receiver.script = [503]
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        mail.outbox.clear()
+        run_tasks()
+        endpoint.refresh_from_db()
+        assert endpoint.active is False and "failed since" in endpoint.disabled_reason
+        assert [m.to for m in mail.outbox] == [[organizer.email]]
+        assert "turned off" in mail.outbox[0].subject
+
+
+def test_payloads_are_json_with_the_type_id_time_and_object(organizer, event, receiver):
+    endpoint_for(organizer, receiver.url)
+    registration_create(event=event, user=UserFactory())
+    webhooks.dispatch()
+    payload = WebhookDelivery.objects.get().payload
+    assert set(payload) == {"type", "id", "timestamp", "data"}
+    assert json.loads(json.dumps(payload)) == payload
+
+
+class TestAdmin:
+    def test_organizers_see_and_add_their_own_and_a_refused_url_is_a_form_error(
+        self, client, organizer, receiver, settings
+    ):
+        from django.urls import reverse
+
+        mine = endpoint_for(organizer, receiver.url)
+        theirs = endpoint_for(UserFactory(roles=[Role.MEMBER, Role.ORGANIZER]), receiver.url + "/theirs")
+        client.force_login(organizer)
+        page = client.get(reverse("admin:events_webhookendpoint_changelist"))
+        assert page.status_code == 200 and str(mine.pk) in page.content.decode()
+        assert str(theirs.pk) not in page.content.decode()
+        assert client.get(reverse("admin:events_webhookendpoint_change", args=[theirs.pk])).status_code == 404
+
+        add = reverse("admin:events_webhookendpoint_add")
+        form = {"url": receiver.url + "/new", "event_types": "[]", "event": "", "active": "on"}
+        assert client.post(add, form).status_code == 302
+        assert WebhookEndpoint.objects.filter(organizer=organizer, url=receiver.url + "/new").exists()
+        settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = False
+        refused = client.post(add, {**form, "url": "http://10.0.0.1/x"}, follow=False)
+        assert refused.status_code == 200 and "not a public address" in refused.content.decode()
+
+    def test_deliveries_are_listed_read_only_and_can_be_resent(self, client, organizer, receiver, event):
+        from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+        from django.urls import reverse
+
+        endpoint_for(organizer, receiver.url)
+        receiver.script = [404]
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        run_tasks()
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == "failed"
+        client.force_login(organizer)
+        changelist = reverse("admin:events_webhookdelivery_changelist")
+        assert client.get(changelist).status_code == 200
+        assert (
+            client.get(reverse("admin:events_webhookdelivery_change", args=[delivery.pk])).status_code == 200
+        )
+        with committed():
+            answer = client.post(changelist, {"action": "resend", ACTION_CHECKBOX_NAME: [delivery.pk]})
+        assert answer.status_code == 302
+        run_tasks()
+        delivery.refresh_from_db()
+        assert delivery.status == "delivered"

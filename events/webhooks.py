@@ -1,0 +1,441 @@
+"""Webhooks: the domain events (eventmaster.audit) told to organizers'
+endpoints, signed per Standard Webhooks, delivered by the task workers.
+
+1. **Dispatch** (``dispatch``, task ``dispatch_webhooks``): the outbox rows
+   not dispatched yet, oldest first, become one ``WebhookDelivery`` per
+   endpoint that wants them (its types, its event, and only events its
+   organizer runs: an admin's endpoint hears of every event and of role
+   and account changes). The payload is rendered then, once: the type, the
+   domain event's id and time, and the object as the API shows it (each
+   app registers how its objects render: ``register_renderer``). Queued a
+   moment after a commit that recorded something (at most once a second per
+   process) and by the workers' housekeeping.
+2. **Delivery** (``deliver``, task ``deliver_webhooks``): POST with the
+   ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` headers
+   (the ``standardwebhooks`` package), a 5 s timeout, to the address the
+   host name resolved to, which must be public (``check_destination``:
+   no loopback, private, link-local or metadata address, on redirects too)
+   unless WEBHOOK_ALLOW_PRIVATE_DESTINATIONS. A 2xx delivers; a network
+   error, a 5xx or a 429 is retried with exponential backoff for about a
+   day (WEBHOOK_RETRY_*); any other answer fails it. Every attempt is
+   recorded (status, duration, the start of the answer).
+3. **Failing endpoints**: an endpoint whose deliveries have all failed for
+   WEBHOOK_DISABLE_AFTER_SECONDS is deactivated and its organizer mailed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from django.conf import settings
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from eventmaster.models import DomainEvent
+from eventmaster.roles import Role, has_role, is_admin
+
+from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+Renderer = Callable[[DomainEvent], dict[str, Any] | None]
+_RENDERERS: dict[str, Renderer] = {}
+
+DISPATCH_BATCH = 500
+
+
+def register_renderer(object_type: str, render: Renderer) -> None:
+    """How a domain event's object shows in a payload (apps call it from
+    ``AppConfig.ready``); None: it is gone, the payload carries what the
+    outbox row kept."""
+    _RENDERERS[object_type] = render
+
+
+def render_event(row: DomainEvent) -> dict[str, Any] | None:
+    from .serializers import EventSerializer
+
+    event = Event.objects.select_related("organizer").filter(pk=row.object_id).first()
+    return None if event is None else dict(EventSerializer(event).data)
+
+
+# --- Destinations ---------------------------------------------------------------
+
+
+class UnsafeDestinationError(Exception):
+    """A URL the webhooks may not call (and why)."""
+
+
+def check_destination(url: str) -> tuple[str, int, str]:
+    """(address to connect to, port, host name) of an http(s) URL whose host
+    resolves to public addresses only (every address it resolves to, so a
+    name with one private address is refused). Raises UnsafeDestinationError."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeDestinationError("Only http and https URLs with a host name are allowed.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeDestinationError("The port is not a number.") from exc
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeDestinationError(f"The host name {parts.hostname} does not resolve.") from exc
+    addresses = [str(info[4][0]) for info in infos]
+    if not settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS:
+        for address in addresses:
+            if not _public(address):
+                raise UnsafeDestinationError(
+                    f"{parts.hostname} resolves to {address}, which is not a public address."
+                )
+    return addresses[0], port, parts.hostname
+
+
+def _public(address: str) -> bool:
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+# --- Dispatch ---------------------------------------------------------------------
+
+_last_scheduled = 0.0
+
+
+def schedule_dispatch() -> None:
+    """After a commit that recorded domain events: queue a dispatch, at most
+    once a second per process (one dispatch takes every row waiting)."""
+    global _last_scheduled
+    if not settings.WEBHOOK_DISPATCH_ON_COMMIT:
+        return
+    now = time.monotonic()
+    if now - _last_scheduled < 1.0:
+        return
+    _last_scheduled = now
+    from .tasks import dispatch_webhooks
+
+    dispatch_webhooks.enqueue()
+
+
+def dispatch(*, limit: int = DISPATCH_BATCH) -> int:
+    """Turn up to ``limit`` undispatched outbox rows into deliveries (in one
+    transaction, the rows locked so two dispatchers share the work) and
+    queue them; returns how many rows. Idempotent per (endpoint, row)."""
+    with transaction.atomic():
+        rows = list(
+            DomainEvent.objects.filter(dispatched_at__isnull=True)
+            .order_by("id")
+            .select_for_update(skip_locked=True)[:limit]
+        )
+        if not rows:
+            return 0
+        endpoints = list(WebhookEndpoint.objects.filter(active=True).select_related("organizer"))
+        now = timezone.now()
+        deliveries = []
+        if endpoints:
+            managed = _managed_events(endpoints, {row.event_id for row in rows if row.event_id})
+            for row in rows:
+                wanted = [e for e in endpoints if _wants(e, row, managed)]
+                if not wanted:
+                    continue
+                payload = render(row)
+                deliveries += [_delivery(endpoint, row, payload, now) for endpoint in wanted]
+        WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=500)
+        DomainEvent.objects.filter(pk__in=[row.pk for row in rows]).update(dispatched_at=now)
+        ids = list(
+            WebhookDelivery.objects.filter(
+                domain_event__in=rows, status=WebhookDelivery.Status.PENDING
+            ).values_list("pk", flat=True)
+        )
+        _queue_on_commit(ids)
+    return len(rows)
+
+
+def _delivery(
+    endpoint: WebhookEndpoint, row: DomainEvent, payload: dict[str, Any], now: datetime
+) -> WebhookDelivery:
+    return WebhookDelivery(
+        endpoint=endpoint,
+        domain_event=row,
+        type=row.type,
+        payload=payload,
+        next_attempt_at=now,
+        give_up_at=now + _retry_for(),
+    )
+
+
+def _managed_events(endpoints: list[WebhookEndpoint], event_ids: set[Any]) -> dict[Any, Any]:
+    """{event id: organizer id} of the rows' events."""
+    return dict(Event.objects.filter(pk__in=event_ids).values_list("pk", "organizer_id"))
+
+
+def _wants(endpoint: WebhookEndpoint, row: DomainEvent, organizers: dict[Any, Any]) -> bool:
+    if endpoint.event_types and row.type not in endpoint.event_types:
+        return False
+    if endpoint.event_id is not None and endpoint.event_id != row.event_id:
+        return False
+    admin = is_admin(endpoint.organizer)
+    if row.event_id is None:
+        return admin  # role and account changes: admins only
+    # Only events its organizer runs (events.rules.MANAGE_EVENT; a deleted
+    # event: its outbox row kept who organized it).
+    organizer = organizers.get(row.event_id, row.data.get("organizer_id"))
+    return admin or (
+        has_role(endpoint.organizer, Role.ORGANIZER) and str(organizer) == str(endpoint.organizer_id)
+    )
+
+
+def render(row: DomainEvent) -> dict[str, Any]:
+    """The payload: the type, the domain event's id and time, the object."""
+    renderer = _RENDERERS.get(row.object_type)
+    data = renderer(row) if renderer else None
+    if data is None:
+        data = {"id": row.object_id, **row.data}
+    payload: dict[str, Any] = json.loads(
+        json.dumps(
+            {"type": row.type, "id": f"evt_{row.pk}", "timestamp": row.occurred_at, "data": data},
+            cls=DjangoJSONEncoder,
+        )
+    )
+    return payload
+
+
+# --- Delivery ---------------------------------------------------------------------
+
+
+def _retry_for() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOK_RETRY_FOR_SECONDS)
+
+
+def _queue_on_commit(ids: Iterable[Any], *, run_after: datetime | None = None) -> None:
+    from .tasks import deliver_webhooks
+
+    batch = [str(pk) for pk in ids]
+    if not batch:
+        return
+    task = deliver_webhooks.using(run_after=run_after) if run_after is not None else deliver_webhooks
+    transaction.on_commit(lambda: task.enqueue(batch))
+
+
+def deliver(delivery_ids: Iterable[Any]) -> dict[str, int]:
+    """Send each pending, due delivery of ``delivery_ids`` (claimed first:
+    a duplicate task or a second worker skips it). Returns counts."""
+    counts = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0}
+    for pk in delivery_ids:
+        now = timezone.now()
+        claimed = WebhookDelivery.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            pk=pk,
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lte=now,
+        ).update(claimed_until=now + timedelta(seconds=settings.WEBHOOK_CLAIM_SECONDS))
+        if not claimed:
+            counts["skipped"] += 1
+            continue
+        delivery = WebhookDelivery.objects.select_related("endpoint__organizer").get(pk=pk)
+        counts[_attempt(delivery)] += 1
+    return counts
+
+
+def _attempt(delivery: WebhookDelivery) -> str:
+    endpoint = delivery.endpoint
+    body = json.dumps(delivery.payload, separators=(",", ":"))
+    started, at = time.perf_counter(), timezone.now()
+    if endpoint.active:
+        status_code, error, excerpt = _post(endpoint, delivery.message_id, at, body)
+    else:  # turned off meanwhile: not sent (a resend after it is back on is)
+        status_code, error, excerpt = None, "the endpoint is turned off", ""
+        delivery.give_up_at = at
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery, at=at, status_code=status_code, duration_ms=duration_ms,
+            error=error[:300], response_excerpt=excerpt[:500],
+        )  # fmt: skip
+        delivery.attempts += 1
+        delivery.claimed_until = None
+        if status_code is not None and 200 <= status_code < 300:
+            outcome = "delivered"
+            delivery.status, delivery.delivered_at = WebhookDelivery.Status.DELIVERED, timezone.now()
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+        else:
+            retryable = status_code is None or status_code >= 500 or status_code == 429
+            next_at = at + _backoff(delivery.attempts)
+            if retryable and next_at < delivery.give_up_at:
+                outcome = "retry"
+                delivery.next_attempt_at = next_at
+                _queue_on_commit([delivery.pk], run_after=next_at)
+            else:
+                outcome = "failed"
+                delivery.status = WebhookDelivery.Status.FAILED
+            _endpoint_failed(endpoint, at)
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "claimed_until",
+                "status",
+                "delivered_at",
+                "next_attempt_at",
+                "give_up_at",
+            ]
+        )
+    return outcome
+
+
+def _backoff(attempts: int) -> timedelta:
+    first, cap = settings.WEBHOOK_RETRY_FIRST_SECONDS, settings.WEBHOOK_RETRY_MAX_SECONDS
+    return timedelta(seconds=min(cap, first * 2 ** (attempts - 1)))
+
+
+def _post(endpoint: WebhookEndpoint, message_id: str, at: datetime, body: str) -> tuple[int | None, str, str]:
+    """(status code or None, error, start of the answer's body)."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "EventMaster-Webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(endpoint.secret).sign(message_id, at.astimezone(UTC), body),
+    }
+    url = endpoint.url
+    try:
+        for _ in range(settings.WEBHOOK_MAX_REDIRECTS + 1):
+            response = _post_once(url, headers, body)
+            location = response.headers.get("Location")
+            if response.status in (301, 302, 303, 307, 308) and location:
+                response.release_conn()
+                url = urljoin(url, location)  # checked again on the next round
+                continue
+            excerpt = response.read(500, decode_content=False)  # never more: a receiver may send gigabytes
+            response.release_conn()
+            return response.status, "", excerpt.decode(errors="replace")
+        return None, "too many redirects", ""
+    except UnsafeDestinationError as exc:
+        return None, f"refused: {exc}", ""
+    except urllib3.exceptions.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}", ""
+
+
+def _post_once(url: str, headers: dict[str, str], body: str) -> urllib3.BaseHTTPResponse:
+    address, port, host = check_destination(url)
+    parts = urlsplit(url)
+    timeout = urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS)
+    # To the address just checked (a second resolution could answer
+    # otherwise); the host name goes in the Host header and TLS.
+    pool: urllib3.HTTPConnectionPool
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address, port, timeout=timeout, retries=False, server_hostname=host, assert_hostname=host
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    default_port = 443 if parts.scheme == "https" else 80
+    host_header = host if port == default_port else f"{host}:{port}"
+    try:
+        return pool.urlopen(
+            "POST", path, body=body.encode(), headers={**headers, "Host": host_header},
+            redirect=False, preload_content=False,
+        )  # fmt: skip
+    finally:
+        pool.close()
+
+
+def _endpoint_failed(endpoint: WebhookEndpoint, at: datetime) -> None:
+    """The endpoint's failing streak: started now, or long enough to
+    deactivate it (and tell its organizer)."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=at)
+    cutoff = at - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS)
+    disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True, failing_since__lt=cutoff).update(
+        active=False, disabled_reason=f"every delivery failed since {cutoff:%Y-%m-%d %H:%M} UTC"
+    )
+    if disabled:
+        from .tasks import tell_organizer_endpoint_disabled
+
+        endpoint_id = str(endpoint.pk)
+        transaction.on_commit(lambda: tell_organizer_endpoint_disabled.enqueue(endpoint_id))
+
+
+def tell_organizer_endpoint_disabled(endpoint_id: str) -> bool:
+    """Mail the organizer of an endpoint that was turned off (a task: an SMTP
+    failure fails it, visibly, in the queue). False when it is gone or back on."""
+    endpoint = (
+        WebhookEndpoint.objects.select_related("organizer").filter(pk=endpoint_id, active=False).first()
+    )
+    if endpoint is None:
+        return False
+    send_mail(
+        "Your EventMaster webhook endpoint was turned off",
+        f"Every delivery to {endpoint.url} has failed for "
+        f"{settings.WEBHOOK_DISABLE_AFTER_SECONDS // 86400} days, so EventMaster stopped sending to it. "
+        f"Fix the receiver, then set the endpoint active again (PATCH /api/v1/webhooks/{endpoint.pk}) and "
+        "resend the failed deliveries.",
+        None,
+        [endpoint.organizer.email],
+    )
+    return True
+
+
+def resume(*, now: datetime | None = None) -> int:
+    """Housekeeping: dispatch what waits, and queue again the pending
+    deliveries overdue by a minute (a lost task). Returns how many."""
+    now = now or timezone.now()
+    from .tasks import dispatch_webhooks
+
+    if DomainEvent.objects.filter(dispatched_at__isnull=True).exists():
+        dispatch_webhooks.enqueue()
+    cutoff = now - timedelta(seconds=60)
+    stale = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=cutoff
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    ids = list(stale.values_list("pk", flat=True)[:500])
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
+        _queue_on_commit(ids)
+    return len(ids)
+
+
+# --- Organizer actions ------------------------------------------------------------
+
+
+def ping(endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """A test message (type ``webhook.ping``), queued like any delivery."""
+    now = timezone.now()
+    payload = json.loads(
+        json.dumps(
+            {"type": "webhook.ping", "id": None, "timestamp": now, "data": {"endpoint": str(endpoint.pk)}},
+            cls=DjangoJSONEncoder,
+        )
+    )
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, type="webhook.ping", payload=payload, next_attempt_at=now,
+            give_up_at=now + _retry_for(),
+        )  # fmt: skip
+        _queue_on_commit([delivery.pk])
+    return delivery
+
+
+def resend(delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again (same ``webhook-id`` and body), with a fresh
+    day of retries, whatever became of it."""
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at=now, give_up_at=now + _retry_for(),
+            claimed_until=None, delivered_at=None,
+        )  # fmt: skip
+        _queue_on_commit([delivery.pk])
+    delivery.refresh_from_db()
+    return delivery
