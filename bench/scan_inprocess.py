@@ -59,6 +59,23 @@ def environ(method: str, path: str, token: str, body: bytes = b"", query: str = 
     }
 
 
+def without_outbox(request):
+    """``request`` with eventmaster.audit.record_many a no-op: what a scan or
+    a sign-up costs without its domain event (an own sign-up and an API scan
+    write no audit entry, only that row)."""
+    from eventmaster import audit
+
+    def run():
+        original = audit.record_many
+        audit.record_many = lambda *args, **kwargs: 0
+        try:
+            return request()
+        finally:
+            audit.record_many = original
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -70,6 +87,11 @@ def main() -> None:
         "--profile", choices=["scan", "register", "select"], help="print cProfile's top functions"
     )
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    parser.add_argument(
+        "--outbox-ab",
+        action="store_true",
+        help="also scans and sign-ups with the domain event (outbox) write switched off, interleaved: its cost",
+    )
     args = parser.parse_args()
 
     from django.test.utils import setup_test_environment
@@ -99,7 +121,7 @@ def main() -> None:
         tickets_file.unlink()
         token = str(AccessToken.for_user(organizer))
         members_file = Path(tempfile.mkstemp(suffix=".txt")[1])
-        Members(members_file).make(args.requests * (args.rounds + 1) + 50)
+        Members(members_file).make(2 * args.requests * (args.rounds + 1) + 100)
         members = iter(members_file.read_text().split())
         members_file.unlink()
         app = get_wsgi_application()
@@ -127,6 +149,9 @@ def main() -> None:
             )
 
         kinds = {"scan": scan, "register": register, "select": select}
+        if args.outbox_ab:
+            kinds = {"scan": scan, "scan-no-outbox": without_outbox(scan),
+                     "register": register, "register-no-outbox": without_outbox(register), "select": select}  # fmt: skip
         for fn in kinds.values():  # warm up
             for _ in range(50):
                 fn()

@@ -33,7 +33,7 @@ import getpass
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,11 +211,14 @@ def record_many(
     if type not in TYPES:
         raise ValueError(f"unknown domain event type {type!r}")
     now = timezone.now()
-    changes_json = _plain({field: list(pair) for field, pair in (changes or {}).items()})
-    data_json = {**_plain(data or {}), **({"changes": changes_json} if changes_json else {})}
+    changes_json = _plain({field: list(pair) for field, pair in changes.items()}) if changes else {}
+    data_json = {**(_plain(data) if data else {}), **({"changes": changes_json} if changes_json else {})}
     actor = current_actor()
     objects = list(objects)
-    with transaction.atomic(savepoint=False):
+    # The services call this inside their transaction (the hot paths always):
+    # no second atomic block then.
+    in_transaction = connections[DEFAULT_DB_ALIAS].in_atomic_block
+    with nullcontext() if in_transaction else transaction.atomic():
         if len(objects) == 1:  # the usual case, on hot paths: SQL text built once
             db.insert(
                 DomainEvent,

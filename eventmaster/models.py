@@ -42,7 +42,6 @@ class DomainEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["event_id", "id"], name="domain_event_event_idx"),
             models.Index(
                 fields=["id"],
                 condition=models.Q(dispatched_at__isnull=True),

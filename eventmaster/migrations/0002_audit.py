@@ -57,9 +57,6 @@ class Migration(migrations.Migration):
                 ('object_id', models.CharField(max_length=64)),
                 ('data', models.JSONField(blank=True, default=dict)),
             ],
-            options={
-                'indexes': [models.Index(fields=['event_id', 'id'], name='domain_event_event_idx')],
-            },
         ),
         migrations.RunPython(append_only, not_append_only),
     ]
