@@ -1,5 +1,6 @@
 """Bulk test data: many registrations fast (no per-row services)."""
 
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
@@ -24,3 +25,10 @@ def bulk_registrations(event, count: int, prefix: str = "bulk", batch: int = 500
             for user in users
         )
     counts_refreshed(event)
+    if connection.vendor == "postgresql":
+        # Fresh statistics, as autovacuum would give them in time: those left
+        # by an earlier test (one event of 66,000 registrations) once made
+        # the planner loop over every user per registration, past the
+        # statement timeout.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE accounts_user, registrations_registration")
