@@ -19,7 +19,7 @@ removed. Appends are serialized (a transaction-level advisory lock on
 PostgreSQL; SQLite runs one writer at a time), so the chain never forks;
 door scans append nothing, so check-in never waits for it. The table is
 append-only: database triggers refuse UPDATE and DELETE (``APPEND_ONLY_SQL``,
-installed by migration 0002).
+installed by migration 0002; on PostgreSQL TRUNCATE too).
 
 Who acts is read from the context: the current request (set by
 eventmaster.middleware.RequestLogMiddleware: ``admin`` under /admin/, else
@@ -426,8 +426,13 @@ APPEND_ONLY_SQL: dict[str, tuple[list[str], list[str]]] = {
             CREATE TRIGGER eventmaster_audit_append_only BEFORE UPDATE OR DELETE ON {_TABLE}
             FOR EACH ROW EXECUTE FUNCTION eventmaster_audit_append_only()
             """,
+            f"""
+            CREATE TRIGGER eventmaster_audit_no_truncate BEFORE TRUNCATE ON {_TABLE}
+            FOR EACH STATEMENT EXECUTE FUNCTION eventmaster_audit_append_only()
+            """,
         ],
         [
+            f"DROP TRIGGER IF EXISTS eventmaster_audit_no_truncate ON {_TABLE}",
             f"DROP TRIGGER IF EXISTS eventmaster_audit_append_only ON {_TABLE}",
             "DROP FUNCTION IF EXISTS eventmaster_audit_append_only()",
         ],

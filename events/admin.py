@@ -267,6 +267,16 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ("url", "event_types", "event", "active")
 
+    def clean_event_types(self) -> list[str]:
+        from eventmaster.audit import TYPES
+
+        types = self.cleaned_data.get("event_types") or []
+        if not isinstance(types, list) or not all(isinstance(t, str) and t in TYPES for t in types):
+            raise ValidationError(
+                f"A list of domain event types, among: {', '.join(sorted(TYPES))}.", code="invalid_choice"
+            )
+        return types
+
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]
         try:

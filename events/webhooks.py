@@ -94,17 +94,24 @@ def check_destination(url: str) -> tuple[str, int, str]:
     if not settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS:
         for address in addresses:
             if not _public(address):
-                raise UnsafeDestinationError(
-                    f"{parts.hostname} resolves to {address}, which is not a public address."
-                )
+                # Not which address: that would map the internal network.
+                raise UnsafeDestinationError(f"{parts.hostname} is not a public address.")
     return addresses[0], port, parts.hostname
 
 
 def _public(address: str) -> bool:
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in net for net in _IPV4_IN_IPV6):  # NAT64, 6to4, IPv4-compatible: they lead to IPv4
+            return False
     return ip.is_global and not ip.is_multicast
+
+
+_IPV4_IN_IPV6 = tuple(
+    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96")
+)
 
 
 # --- Dispatch ---------------------------------------------------------------------
@@ -139,7 +146,9 @@ def dispatch(*, limit: int = DISPATCH_BATCH) -> int:
         )
         if not rows:
             return 0
-        endpoints = list(WebhookEndpoint.objects.filter(active=True).select_related("organizer"))
+        endpoints = list(
+            WebhookEndpoint.objects.filter(active=True, organizer__is_active=True).select_related("organizer")
+        )
         now = timezone.now()
         deliveries = []
         if endpoints:
@@ -238,29 +247,33 @@ def deliver(delivery_ids: Iterable[Any]) -> dict[str, int]:
             pk=pk,
             status=WebhookDelivery.Status.PENDING,
             next_attempt_at__lte=now,
-        ).update(claimed_until=now + timedelta(seconds=settings.WEBHOOK_CLAIM_SECONDS))
+        ).update(claimed_until=(token := now + timedelta(seconds=settings.WEBHOOK_CLAIM_SECONDS)))
         if not claimed:
             counts["skipped"] += 1
             continue
         delivery = WebhookDelivery.objects.select_related("endpoint__organizer").get(pk=pk)
-        counts[_attempt(delivery)] += 1
+        counts[_attempt(delivery, claim=token)] += 1
     return counts
 
 
-def _attempt(delivery: WebhookDelivery) -> str:
+def _attempt(delivery: WebhookDelivery, *, claim: datetime) -> str:
+    """One attempt, recorded; its outcome written only while this worker
+    still holds the claim (``claim``: a worker that outlived it, e.g. on a
+    receiver slower than WEBHOOK_CLAIM_SECONDS, leaves the delivery to the
+    one that took it over)."""
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, separators=(",", ":"))
     started, at = time.perf_counter(), timezone.now()
-    if endpoint.active:
+    if endpoint.active and endpoint.organizer.is_active:
         status_code, error, excerpt = _post(endpoint, delivery.message_id, at, body)
-    else:  # turned off meanwhile: not sent (a resend after it is back on is)
+    else:  # turned off meanwhile, or its organizer's account: not sent
         status_code, error, excerpt = None, "the endpoint is turned off", ""
         delivery.give_up_at = at
     duration_ms = round((time.perf_counter() - started) * 1000)
     with transaction.atomic():
         WebhookAttempt.objects.create(
             delivery=delivery, at=at, status_code=status_code, duration_ms=duration_ms,
-            error=error[:300], response_excerpt=excerpt[:500],
+            error=error.replace("\x00", "")[:300], response_excerpt=excerpt.replace("\x00", "")[:500],
         )  # fmt: skip
         delivery.attempts += 1
         delivery.claimed_until = None
@@ -279,16 +292,12 @@ def _attempt(delivery: WebhookDelivery) -> str:
                 outcome = "failed"
                 delivery.status = WebhookDelivery.Status.FAILED
             _endpoint_failed(endpoint, at)
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "claimed_until",
-                "status",
-                "delivered_at",
-                "next_attempt_at",
-                "give_up_at",
-            ]
+        fields = ("attempts", "claimed_until", "status", "delivered_at", "next_attempt_at", "give_up_at")
+        held = WebhookDelivery.objects.filter(pk=delivery.pk, claimed_until=claim).update(
+            **{field: getattr(delivery, field) for field in fields}
         )
+        if not held:  # another worker owns it now: its outcome stands (this attempt stays recorded)
+            return "skipped"
     return outcome
 
 
@@ -321,7 +330,7 @@ def _post(endpoint: WebhookEndpoint, message_id: str, at: datetime, body: str) -
         return None, "too many redirects", ""
     except UnsafeDestinationError as exc:
         return None, f"refused: {exc}", ""
-    except urllib3.exceptions.HTTPError as exc:
+    except Exception as exc:  # whatever a receiver does is its failure, recorded
         return None, f"{type(exc).__name__}: {exc}", ""
 
 
@@ -342,7 +351,8 @@ def _post_once(url: str, headers: dict[str, str], body: str) -> urllib3.BaseHTTP
     if parts.query:
         path += "?" + parts.query
     default_port = 443 if parts.scheme == "https" else 80
-    host_header = host if port == default_port else f"{host}:{port}"
+    name = f"[{host}]" if ":" in host else host.encode("idna").decode()
+    host_header = name if port == default_port else f"{name}:{port}"
     try:
         return pool.urlopen(
             "POST", path, body=body.encode(), headers={**headers, "Host": host_header},

@@ -190,3 +190,15 @@ def test_20_parallel_administrative_actions_leave_one_unforked_chain():
     assert len({e.prev_hash for e in entries}) == 21  # no two entries after the same one
     assert audit.verify().ok
     assert max(e.at for e in entries) - min(e.at for e in entries) < timedelta(minutes=1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL: TRUNCATE")
+def test_truncate_is_refused_too():
+    append(1)
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE eventmaster_auditentry")
+    assert AuditEntry.objects.count() == 1

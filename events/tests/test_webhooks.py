@@ -383,3 +383,73 @@ class TestAdmin:
         run_tasks()
         delivery.refresh_from_db()
         assert delivery.status == "delivered"
+
+
+class TestReviewFindings:
+    """Hardening found in review: each failed before its fix."""
+
+    def test_a_deactivated_organizers_endpoint_hears_nothing(self, organizer, receiver, event):
+        endpoint_for(organizer, receiver.url)
+        type(organizer).objects.filter(pk=organizer.pk).update(is_active=False)
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        assert not WebhookDelivery.objects.exists()
+
+    @pytest.mark.parametrize(
+        "address",
+        ["64:ff9b::a9fe:a9fe", "2002:7f00:1::", "::7f00:1", "::ffff:10.0.0.1", "fd00::1", "fe80::1"],
+    )
+    def test_ipv6_forms_of_private_ipv4_are_not_public(self, address):
+        assert not webhooks._public(address)
+
+    def test_the_refusal_does_not_name_the_resolved_address(self, organizer_client):
+        body = organizer_client.post(
+            "/api/v1/webhooks", {"url": "http://localhost:8000/x"}, format="json"
+        ).json()
+        assert "127.0.0.1" not in str(body) and "not a public address" in str(body)
+
+    def test_a_receiver_answering_nul_bytes_is_recorded_not_stuck(
+        self, organizer, receiver, event, monkeypatch
+    ):
+        endpoint_for(organizer, receiver.url)
+        monkeypatch.setattr(webhooks, "_post", lambda *args: (200, "", "ok\x00binary"))
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        run_tasks()
+        delivery = WebhookDelivery.objects.get()
+        assert delivery.status == "delivered" and delivery.attempt_log.get().response_excerpt == "okbinary"
+
+    def test_an_unexpected_error_is_a_failed_attempt(self, organizer, receiver, event, monkeypatch):
+        endpoint_for(organizer, receiver.url)
+
+        def explode(*args):
+            raise ValueError("bad redirect")
+
+        monkeypatch.setattr(webhooks, "_post_once", explode)
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        run_tasks()
+        attempt = WebhookDelivery.objects.get().attempt_log.get()
+        assert attempt.status_code is None and attempt.error == "ValueError: bad redirect"
+
+    def test_a_worker_that_lost_its_claim_does_not_overwrite_the_outcome(self, organizer, receiver, event):
+        endpoint = endpoint_for(organizer, receiver.url)
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+        # Another worker took it over and delivered it meanwhile.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="delivered", claimed_until=None)
+        stale_claim = timezone.now()
+        assert webhooks._attempt(delivery, claim=stale_claim) == "skipped"
+        delivery.refresh_from_db()
+        assert delivery.status == "delivered" and delivery.attempts == 0
+
+    def test_the_admin_form_refuses_bad_event_types(self, client, organizer, receiver):
+        from django.urls import reverse
+
+        client.force_login(organizer)
+        add = reverse("admin:events_webhookendpoint_add")
+        for bad in ('["event.exploded"]', "5", "[[1]]"):
+            answer = client.post(add, {"url": receiver.url, "event_types": bad, "event": "", "active": "on"})
+            assert answer.status_code == 200 and "domain event types" in answer.content.decode(), bad
+        assert not WebhookEndpoint.objects.exists()
