@@ -152,7 +152,7 @@ def dispatch(*, limit: int = DISPATCH_BATCH) -> int:
         now = timezone.now()
         deliveries = []
         if endpoints:
-            managed = _managed_events(endpoints, {row.event_id for row in rows if row.event_id})
+            managed = _organizers({row.event_id for row in rows if row.event_id})
             for row in rows:
                 wanted = [e for e in endpoints if _wants(e, row, managed)]
                 if not wanted:
@@ -183,7 +183,7 @@ def _delivery(
     )
 
 
-def _managed_events(endpoints: list[WebhookEndpoint], event_ids: set[Any]) -> dict[Any, Any]:
+def _organizers(event_ids: set[Any]) -> dict[Any, Any]:
     """{event id: organizer id} of the rows' events."""
     return dict(Event.objects.filter(pk__in=event_ids).values_list("pk", "organizer_id"))
 
@@ -210,11 +210,13 @@ def render(row: DomainEvent) -> dict[str, Any]:
     data = renderer(row) if renderer else None
     if data is None:
         data = {"id": row.object_id, **row.data}
+    return _payload(row.type, f"evt_{row.pk}", row.occurred_at, data)
+
+
+def _payload(type: str, id: str | None, timestamp: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """Every message's body, as JSON gives it back (stored once, sent as is)."""
     payload: dict[str, Any] = json.loads(
-        json.dumps(
-            {"type": row.type, "id": f"evt_{row.pk}", "timestamp": row.occurred_at, "data": data},
-            cls=DjangoJSONEncoder,
-        )
+        json.dumps({"type": type, "id": id, "timestamp": timestamp, "data": data}, cls=DjangoJSONEncoder)
     )
     return payload
 
@@ -422,12 +424,7 @@ def resume(*, now: datetime | None = None) -> int:
 def ping(endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A test message (type ``webhook.ping``), queued like any delivery."""
     now = timezone.now()
-    payload = json.loads(
-        json.dumps(
-            {"type": "webhook.ping", "id": None, "timestamp": now, "data": {"endpoint": str(endpoint.pk)}},
-            cls=DjangoJSONEncoder,
-        )
-    )
+    payload = _payload("webhook.ping", None, now, {"endpoint": str(endpoint.pk)})
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint, type="webhook.ping", payload=payload, next_attempt_at=now,
