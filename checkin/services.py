@@ -131,15 +131,29 @@ def _scan(
         result = Result.ALREADY_CHECKED_IN
     else:
         result = Result.OK
-        # The same instant as the scan's created_at: stats find the scan that
-        # checked a registration in by this equality.
-        registration.checked_in_at, registration.checked_in_by = now, by
-        db.update(Registration, registration.pk, checked_in_at=now, checked_in_by_id=by.pk if by else None)
-    _log(event, registration, ticket_code, Scan.Action.CHECKIN, result, by, now, nonce, scanned_at)
-    if result == Result.OK and registration is not None:
-        # An ordinary scan through the API is not audited (the scan log is its
-        # record); from the admin or a command it is (eventmaster.audit).
-        registration_record("checkin.created", registration, changes={"checked_in_at": (None, now)})
+    try:
+        # The check-in, its log line and its domain event: one statement on
+        # PostgreSQL (db.together).
+        with db.together():
+            if result == Result.OK and registration is not None:
+                # The same instant as the scan's created_at: stats find the
+                # scan that checked a registration in by this equality.
+                registration.checked_in_at, registration.checked_in_by = now, by
+                db.update(
+                    Registration, registration.pk, checked_in_at=now, checked_in_by_id=by.pk if by else None
+                )
+            _log(event, registration, ticket_code, Scan.Action.CHECKIN, result, by, now, nonce, scanned_at)
+            if result == Result.OK and registration is not None:
+                # An ordinary scan through the API is not audited (the scan
+                # log is its record); from the admin or a command it is
+                # (eventmaster.audit).
+                registration_record("checkin.created", registration, changes={"checked_in_at": (None, now)})
+    except IntegrityError as exc:
+        if nonce is None:
+            raise
+        # The nonce's unique constraint: leaving the atomic block with this
+        # exception rolls the check-in back.
+        raise _NonceAlreadyUsed() from exc
     return _outcome(result, registration)
 
 
@@ -178,24 +192,18 @@ def _log(
     nonce: UUID | None,
     scanned_at: datetime | None,
 ) -> None:
-    try:
-        db.insert(
-            Scan,
-            event_id=event.pk,
-            registration_id=registration.pk if registration is not None else None,
-            ticket_code=ticket_code[:255],
-            action=action,
-            result=result,
-            by_id=by.pk if by else None,
-            created_at=now,
-            nonce=nonce,
-            scanned_at=scanned_at,
-        )
-    except IntegrityError as exc:
-        if nonce is None:
-            raise
-        # Leaving the atomic block with this exception rolls the check-in back.
-        raise _NonceAlreadyUsed() from exc
+    db.insert(
+        Scan,
+        event_id=event.pk,
+        registration_id=registration.pk if registration is not None else None,
+        ticket_code=ticket_code[:255],
+        action=action,
+        result=result,
+        by_id=by.pk if by else None,
+        created_at=now,
+        nonce=nonce,
+        scanned_at=scanned_at,
+    )
 
 
 def _replay(

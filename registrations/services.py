@@ -90,17 +90,20 @@ def _register_locked(event: Event, user: User) -> Registration:
     # first and then violates the unique constraint: the caller turns that
     # into AlreadyRegisteredError.
     registration = Registration(event=event, user=user, status=status)
-    db.insert_new(registration)
-    if status == Registration.Status.CONFIRMED:
-        _counts_move(event, confirmed=1)
-    else:
-        _counts_move(event, waitlisted=1)
+    # Four writes to four tables, one statement on PostgreSQL (db.together):
+    # a duplicate sign-up's unique violation is raised when the block ends.
+    with db.together():
+        db.insert_new(registration)
+        if status == Registration.Status.CONFIRMED:
+            _counts_move(event, confirmed=1)
+        else:
+            _counts_move(event, waitlisted=1)
+        if status == Registration.Status.CONFIRMED:
+            mails.queue(registration, Mail.Kind.CONFIRMED)
+        registration_record("registration.created", registration, changes={"status": (None, status)})
     # Everything its representation needs, read under the lock: the answer
     # to a committed registration never needs another trip to the database.
     registration.waitlist_position_raw = position
-    if status == Registration.Status.CONFIRMED:
-        mails.queue(registration, Mail.Kind.CONFIRMED)
-    registration_record("registration.created", registration, changes={"status": (None, status)})
     return registration
 
 

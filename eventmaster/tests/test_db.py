@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
@@ -94,6 +95,48 @@ def test_a_constraint_violation_is_djangos_integrity_error(event, organizer):
     with pytest.raises(IntegrityError), transaction.atomic():
         db.insert(Scan, **row)
     assert Scan.objects.count() == 1
+
+
+def scan_row(event, by, **values) -> dict:
+    return {"event_id": event.pk, "ticket_code": "x", "action": "checkin", "result": "invalid",
+            "by_id": by.pk, "created_at": timezone.now(), "nonce": uuid.uuid4(), **values}  # fmt: skip
+
+
+def test_writes_together_are_one_statement_on_postgresql_and_each_their_own_on_sqlite(event, organizer):
+    registration = RegistrationFactory(event=event)
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as captured, transaction.atomic(), db.together():
+        assert db.update(Registration, registration.pk, checked_in_at=now) in (1, -1)
+        db.insert(Scan, **scan_row(event, organizer, registration_id=registration.pk))
+        db.insert(Scan, **scan_row(event, organizer))
+        with db.together():  # nested: part of the outer block
+            db.insert(Scan, **scan_row(event, organizer))
+        if connection.vendor == "postgresql":
+            assert not [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]  # none yet
+    sql = [q["sql"] for q in captured.captured_queries]
+    if connection.vendor == "postgresql":
+        (statement,) = [s for s in sql if s.startswith(("WITH", "INSERT", "UPDATE"))]
+        assert statement.startswith('WITH w1 AS (UPDATE "registrations_registration"')
+        assert statement.count('INSERT INTO "checkin_scan"') == 3
+    else:
+        assert len([s for s in sql if s.startswith(("INSERT", "UPDATE"))]) == 4
+    registration.refresh_from_db()
+    assert registration.checked_in_at == now and Scan.objects.count() == 3
+    assert Scan.objects.filter(registration=registration).count() == 1
+
+
+def test_writes_together_send_nothing_when_the_block_raises_and_a_violation_raises_at_its_end(
+    event, organizer
+):
+    row = scan_row(event, organizer)
+    with pytest.raises(RuntimeError), transaction.atomic(), db.together():
+        db.insert(Scan, **scan_row(event, organizer))
+        raise RuntimeError("the service changed its mind")
+    assert not Scan.objects.exists()
+    with pytest.raises(IntegrityError), transaction.atomic(), db.together():
+        db.insert(Scan, **row)
+        db.insert(Scan, **row)  # (by, nonce) is unique
+    assert not Scan.objects.exists()  # both or neither
 
 
 def test_insert_new_writes_every_column_as_save_would_and_marks_it_saved(event, member):
