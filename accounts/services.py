@@ -126,6 +126,7 @@ def user_set_roles(*, user: User, roles: Iterable[str]) -> None:
 def _set_roles(user: User, roles: Iterable[str]) -> tuple[set[str], set[str]]:
     """(granted, revoked)."""
     wanted = {_check_role(r) for r in roles}
+    _lock_roles(user)
     current = set(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
     if to_remove := current - wanted:
         user.groups.remove(*Group.objects.filter(name__in=to_remove))
@@ -139,6 +140,7 @@ def _set_roles(user: User, roles: Iterable[str]) -> tuple[set[str], set[str]]:
 def user_grant_role(*, user: User, role: str) -> bool:
     """Add ``role``; False when the user already had it."""
     group = role_group(_check_role(role))
+    _lock_roles(user)
     if user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.add(group)
@@ -151,12 +153,20 @@ def user_grant_role(*, user: User, role: str) -> bool:
 def user_revoke_role(*, user: User, role: str) -> bool:
     """Remove ``role``; False when the user did not have it."""
     group = role_group(_check_role(role))
+    _lock_roles(user)
     if not user.groups.filter(pk=group.pk).exists():
         return False
     user.groups.remove(group)
     forget_user_roles(user)
     user_roles_changed(user=user, granted=set(), revoked={role})
     return True
+
+
+def _lock_roles(user: User) -> None:
+    """Lock the user's row (PostgreSQL; SQLite has one writer): two requests
+    changing the same user's roles take turns, so each reads the other's
+    outcome and only a real change is recorded."""
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
 
 
 def user_roles_changed(*, user: User, granted: Iterable[str], revoked: Iterable[str]) -> None:

@@ -383,6 +383,16 @@ WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=2 * 60 
 WEBHOOK_RETRY_FOR_SECONDS = env.int("WEBHOOK_RETRY_FOR_SECONDS", default=24 * 60 * 60)
 WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=3 * 24 * 60 * 60)
 WEBHOOK_CLAIM_SECONDS = env.int("WEBHOOK_CLAIM_SECONDS", default=60)
+# A pending delivery this overdue (its task was lost: a crash between commit
+# and queue, a worker killed while it held the delivery) is queued again by
+# the workers' housekeeping.
+WEBHOOK_RESUME_AFTER_SECONDS = env.int("WEBHOOK_RESUME_AFTER_SECONDS", default=60)
+# The housekeeping forgets finished deliveries (and their attempts) after
+# WEBHOOK_DELIVERY_KEEP_DAYS, and dispatched domain events (the outbox) that
+# no delivery still needs after DOMAIN_EVENT_KEEP_DAYS. The audit trail is
+# kept for ever.
+WEBHOOK_DELIVERY_KEEP_DAYS = env.int("WEBHOOK_DELIVERY_KEEP_DAYS", default=30)
+DOMAIN_EVENT_KEEP_DAYS = env.int("DOMAIN_EVENT_KEEP_DAYS", default=7)
 WEBHOOK_MAX_REDIRECTS = env.int("WEBHOOK_MAX_REDIRECTS", default=3)
 WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = env.bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=False)
 # Queue a dispatch right after commits that recorded domain events (else only

@@ -283,6 +283,8 @@ class WebhookEndpointForm(forms.ModelForm):
             webhooks.check_destination(url)
         except webhooks.UnsafeDestinationError as exc:
             raise ValidationError(str(exc), code="unsafe_url") from exc
+        except webhooks.LookupTimeoutError as exc:
+            raise ValidationError(f"{exc} Try again in a moment.", code="lookup_timeout") from exc
         return url
 
 

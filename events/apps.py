@@ -14,4 +14,5 @@ class EventsConfig(AppConfig):
         # events, and the workers' housekeeping for what a lost task left.
         audit.after_commit(webhooks.schedule_dispatch)
         housekeeping(webhooks.resume)
+        housekeeping(webhooks.prune)
         webhooks.register_renderer("event", webhooks.render_event)

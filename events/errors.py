@@ -27,3 +27,8 @@ class NotCheckinStaffError(DomainError):
     status_code = HTTPStatus.BAD_REQUEST
     default_code = "not_checkin_staff"
     default_detail = "This user is not door staff (not in the checkin group)."
+
+
+# A webhook endpoint's event that does not exist, or that its organizer does
+# not run: one answer for both, which tells nobody which events exist.
+NO_EVENT_YOU_ORGANIZE = "No event you organize has this id."

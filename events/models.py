@@ -151,6 +151,8 @@ class WebhookDelivery(models.Model):
                 fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_pending_idx"
             ),
             models.Index(fields=["endpoint", "created_at"], name="webhook_delivery_endpoint_idx"),
+            # The housekeeping forgets the oldest (events.webhooks.prune).
+            models.Index(fields=["created_at"], name="webhook_delivery_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField, re
 from eventmaster.audit import TYPES
 from eventmaster.models import AuditEntry
 
+from .errors import NO_EVENT_YOU_ORGANIZE
 from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 MAX_CAPACITY = 1_000_000
@@ -163,8 +164,14 @@ class WebhookEndpointInputSerializer(serializers.Serializer):
         allow_empty=True,
         max_length=len(TYPES),
     )
+    # An id of no event and an id of someone else's event get the same answer
+    # (events.services._webhook_checked): the error tells nobody which exist.
     event = serializers.PrimaryKeyRelatedField(
-        queryset=Event.objects.all(), allow_null=True, required=False, pk_field=StrictUUIDField()
+        queryset=Event.objects.all(),
+        allow_null=True,
+        required=False,
+        pk_field=StrictUUIDField(),
+        error_messages={"does_not_exist": NO_EVENT_YOU_ORGANIZE},
     )
     active = serializers.BooleanField(required=False)
 

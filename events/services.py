@@ -13,6 +13,7 @@ from eventmaster.roles import Role, has_role
 
 from . import signals
 from .errors import (
+    NO_EVENT_YOU_ORGANIZE,
     CapacityBelowRegistrationsError,
     EventAlreadyCancelledError,
     EventHasRegistrationsError,
@@ -192,6 +193,7 @@ def event_staff_add(*, event: Event, user: User) -> None:
     """Assign door staff; the user must hold the ``checkin`` role."""
     if not has_role(user, Role.CHECKIN):
         raise NotCheckinStaffError()
+    _lock_staff(event)
     if not event.staff.filter(pk=user.pk).exists():
         event.staff.add(user)
         _record_staff("staff.added", event, user)
@@ -199,9 +201,17 @@ def event_staff_add(*, event: Event, user: User) -> None:
 
 @transaction.atomic
 def event_staff_remove(*, event: Event, user: User) -> None:
+    _lock_staff(event)
     if event.staff.filter(pk=user.pk).exists():
         event.staff.remove(user)
         _record_staff("staff.removed", event, user)
+
+
+def _lock_staff(event: Event) -> None:
+    """Lock the event's row (PostgreSQL; SQLite has one writer): two requests
+    adding or removing the same person take turns, and only the one that
+    changed something records it."""
+    list(Event.objects.select_for_update().filter(pk=event.pk).values_list("pk", flat=True))
 
 
 def _record(type: str, event: Event, **details: Any) -> None:
@@ -229,7 +239,7 @@ def _webhook_checked(organizer: User, changes: dict[str, Any]) -> dict[str, Any]
             errors["url"] = ValidationError(str(exc), code="unsafe_url")
     event = changes.get("event")
     if event is not None and not can_manage_event(organizer, event):
-        errors["event"] = ValidationError("No event you organize has this id.", code="does_not_exist")
+        errors["event"] = ValidationError(NO_EVENT_YOU_ORGANIZE, code="does_not_exist")
     unknown = set(changes.get("event_types") or ()) - audit.TYPES
     if unknown:
         errors["event_types"] = ValidationError(

@@ -1,8 +1,18 @@
 """The events app's background tasks: webhooks (events.webhooks)."""
 
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 from django_tasks import task
 
+from eventmaster import retries
+
 from . import webhooks
+
+logger = logging.getLogger(__name__)
 
 
 @task()
@@ -21,7 +31,28 @@ def deliver_webhooks(delivery_ids: list[str]) -> dict[str, int]:
 
 
 @task()
-def tell_organizer_endpoint_disabled(endpoint_id: str) -> bool:
-    """Mail an endpoint's organizer that it was turned off (an SMTP failure
-    fails the task, visibly, in the queue)."""
-    return webhooks.tell_organizer_endpoint_disabled(endpoint_id)
+def tell_organizer_endpoint_disabled(endpoint_id: str, attempt: int = 1) -> bool:
+    """Mail an endpoint's organizer that it was turned off. A mail server
+    that fails is tried again on the attendee mails' schedule (MAIL_RETRY_*:
+    backoff, for a day), by this task queued again; then the task fails,
+    visibly, in the queue."""
+    try:
+        return webhooks.tell_organizer_endpoint_disabled(endpoint_id)
+    except (OSError, smtplib.SMTPException) as exc:
+        waited = sum((_mail_backoff(n) for n in range(1, attempt)), timedelta())
+        wait = _mail_backoff(attempt)
+        if (waited + wait).total_seconds() > settings.MAIL_RETRY_FOR_SECONDS:
+            raise
+        logger.warning(
+            "webhook endpoint %s: the mail to its organizer failed (%s); again in %s", endpoint_id, exc, wait
+        )
+        tell_organizer_endpoint_disabled.using(run_after=timezone.now() + wait).enqueue(
+            endpoint_id, attempt + 1
+        )
+        return False
+
+
+def _mail_backoff(attempt: int) -> timedelta:
+    return retries.backoff(
+        attempt, first=settings.MAIL_RETRY_FIRST_SECONDS, cap=settings.MAIL_RETRY_MAX_SECONDS
+    )

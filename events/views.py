@@ -1,4 +1,5 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from accounts.authentication import signed_in_user
 from accounts.models import User
 from accounts.serializers import UserSerializer
 from eventmaster import public_cache
+from eventmaster.api.errors import ServiceUnavailableError
 from eventmaster.api.negotiation import FileResponseNegotiation
 from eventmaster.api.permissions import RuleAccess
 from eventmaster.api.schema import error_responses
@@ -362,13 +364,15 @@ class WebhookViewSet(RuleAccess, viewsets.GenericViewSet):
 
     def create(self, request: Request) -> Response:
         data = validate_input(WebhookEndpointInputSerializer, request.data)
-        endpoint = services.webhook_endpoint_create(organizer=signed_in_user(request), **data)
+        with _lookup_unavailable():
+            endpoint = services.webhook_endpoint_create(organizer=signed_in_user(request), **data)
         return Response(WebhookEndpointSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: UUID | None = None) -> Response:
         endpoint = self.get_object()
         data = validate_input(WebhookEndpointInputSerializer, request.data, partial=True)
-        endpoint = services.webhook_endpoint_update(endpoint=endpoint, **data)
+        with _lookup_unavailable():
+            endpoint = services.webhook_endpoint_update(endpoint=endpoint, **data)
         return Response(WebhookEndpointSerializer(endpoint).data)
 
     def destroy(self, request: Request, pk: UUID | None = None) -> Response:
@@ -389,6 +393,16 @@ class WebhookViewSet(RuleAccess, viewsets.GenericViewSet):
     def deliveries(self, request: Request, pk: UUID | None = None) -> Response:
         page = self.paginate_queryset(webhook_delivery_list(endpoint=self.get_object()))
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+
+@contextmanager
+def _lookup_unavailable() -> Iterator[None]:
+    """The URL's host name did not resolve in time (DNS down or slow): 503,
+    retry shortly (docs/api.md, Webhooks)."""
+    try:
+        yield
+    except webhooks.LookupTimeoutError as exc:
+        raise ServiceUnavailableError(wait=5, detail=f"{exc} Retry shortly.") from exc
 
 
 class WebhookDeliveryResendView(RuleAccess, APIView):

@@ -30,6 +30,8 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -39,10 +41,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from eventmaster import retries
 from eventmaster.models import DomainEvent
 from eventmaster.roles import Role, has_role, is_admin
 
@@ -75,10 +77,24 @@ class UnsafeDestinationError(Exception):
     """A URL the webhooks may not call (and why)."""
 
 
-def check_destination(url: str) -> tuple[str, int, str]:
+class LookupTimeoutError(Exception):
+    """The host name's lookup did not answer in time (DNS down or slow): a
+    fault outside us, worth trying again (the API answers 503)."""
+
+
+# getaddrinfo() takes no timeout: the lookup runs on one of these threads and
+# the caller waits for it only so long. A lookup that hangs keeps its thread
+# until the resolver gives up (its own timeout, seconds); while all are busy,
+# further lookups queue and time out the same way.
+_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
+def check_destination(url: str, *, timeout: float | None = None) -> tuple[str, int, str]:
     """(address to connect to, port, host name) of an http(s) URL whose host
     resolves to public addresses only (every address it resolves to, so a
-    name with one private address is refused). Raises UnsafeDestinationError."""
+    name with one private address is refused). Raises UnsafeDestinationError,
+    or LookupTimeoutError when the lookup takes longer than ``timeout``
+    seconds (default WEBHOOK_TIMEOUT_SECONDS)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeDestinationError("Only http and https URLs with a host name are allowed.")
@@ -86,8 +102,13 @@ def check_destination(url: str) -> tuple[str, int, str]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise UnsafeDestinationError("The port is not a number.") from exc
+    wait = settings.WEBHOOK_TIMEOUT_SECONDS if timeout is None else timeout
+    lookup = _LOOKUPS.submit(socket.getaddrinfo, parts.hostname, port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=max(wait, 0.001))
+    except FutureTimeoutError as exc:
+        lookup.cancel()
+        raise LookupTimeoutError(f"The host name {parts.hostname} did not resolve in {wait:g} s.") from exc
     except (OSError, UnicodeError) as exc:
         raise UnsafeDestinationError(f"The host name {parts.hostname} does not resolve.") from exc
     addresses = [str(info[4][0]) for info in infos]
@@ -231,11 +252,7 @@ def _retry_for() -> timedelta:
 def _queue_on_commit(ids: Iterable[Any], *, run_after: datetime | None = None) -> None:
     from .tasks import deliver_webhooks
 
-    batch = [str(pk) for pk in ids]
-    if not batch:
-        return
-    task = deliver_webhooks.using(run_after=run_after) if run_after is not None else deliver_webhooks
-    transaction.on_commit(lambda: task.enqueue(batch))
+    retries.enqueue_on_commit(deliver_webhooks, ids, run_after=run_after)
 
 
 def deliver(delivery_ids: Iterable[Any]) -> dict[str, int]:
@@ -245,7 +262,7 @@ def deliver(delivery_ids: Iterable[Any]) -> dict[str, int]:
     for pk in delivery_ids:
         now = timezone.now()
         claimed = WebhookDelivery.objects.filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            retries.unclaimed(now),
             pk=pk,
             status=WebhookDelivery.Status.PENDING,
             next_attempt_at__lte=now,
@@ -304,8 +321,9 @@ def _attempt(delivery: WebhookDelivery, *, claim: datetime) -> str:
 
 
 def _backoff(attempts: int) -> timedelta:
-    first, cap = settings.WEBHOOK_RETRY_FIRST_SECONDS, settings.WEBHOOK_RETRY_MAX_SECONDS
-    return timedelta(seconds=min(cap, first * 2 ** (attempts - 1)))
+    return retries.backoff(
+        attempts, first=settings.WEBHOOK_RETRY_FIRST_SECONDS, cap=settings.WEBHOOK_RETRY_MAX_SECONDS
+    )
 
 
 def _post(endpoint: WebhookEndpoint, message_id: str, at: datetime, body: str) -> tuple[int | None, str, str]:
@@ -318,15 +336,19 @@ def _post(endpoint: WebhookEndpoint, message_id: str, at: datetime, body: str) -
         "webhook-signature": Webhook(endpoint.secret).sign(message_id, at.astimezone(UTC), body),
     }
     url = endpoint.url
+    # One deadline for the whole attempt: every lookup, connection and answer
+    # of every redirect it follows.
+    deadline = time.monotonic() + settings.WEBHOOK_TIMEOUT_SECONDS
     try:
         for _ in range(settings.WEBHOOK_MAX_REDIRECTS + 1):
-            response = _post_once(url, headers, body)
+            response = _post_once(url, headers, body, deadline)
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 response.release_conn()
                 url = urljoin(url, location)  # checked again on the next round
                 continue
-            excerpt = response.read(500, decode_content=False)  # never more: a receiver may send gigabytes
+            # One read, of 500 bytes at most: a receiver may send gigabytes, or a byte a second.
+            excerpt = response.read1(500, decode_content=False)
             response.release_conn()
             return response.status, "", excerpt.decode(errors="replace")
         return None, "too many redirects", ""
@@ -336,10 +358,10 @@ def _post(endpoint: WebhookEndpoint, message_id: str, at: datetime, body: str) -
         return None, f"{type(exc).__name__}: {exc}", ""
 
 
-def _post_once(url: str, headers: dict[str, str], body: str) -> urllib3.BaseHTTPResponse:
-    address, port, host = check_destination(url)
+def _post_once(url: str, headers: dict[str, str], body: str, deadline: float) -> urllib3.BaseHTTPResponse:
+    address, port, host = check_destination(url, timeout=_left(deadline))
     parts = urlsplit(url)
-    timeout = urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS)
+    timeout = urllib3.Timeout(total=_left(deadline))
     # To the address just checked (a second resolution could answer
     # otherwise); the host name goes in the Host header and TLS.
     pool: urllib3.HTTPConnectionPool
@@ -362,6 +384,14 @@ def _post_once(url: str, headers: dict[str, str], body: str) -> urllib3.BaseHTTP
         )  # fmt: skip
     finally:
         pool.close()
+
+
+def _left(deadline: float) -> float:
+    """Seconds left before ``deadline``; TimeoutError when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError(f"no answer in {settings.WEBHOOK_TIMEOUT_SECONDS:g} s")
+    return left
 
 
 def _endpoint_failed(endpoint: WebhookEndpoint, at: datetime) -> None:
@@ -401,21 +431,60 @@ def tell_organizer_endpoint_disabled(endpoint_id: str) -> bool:
 
 def resume(*, now: datetime | None = None) -> int:
     """Housekeeping: dispatch what waits, and queue again the pending
-    deliveries overdue by a minute (a lost task). Returns how many."""
+    deliveries overdue by WEBHOOK_RESUME_AFTER_SECONDS (a lost task, a
+    worker killed while it held one). Returns how many."""
     now = now or timezone.now()
-    from .tasks import dispatch_webhooks
+    from .tasks import deliver_webhooks, dispatch_webhooks
 
     if DomainEvent.objects.filter(dispatched_at__isnull=True).exists():
         dispatch_webhooks.enqueue()
-    cutoff = now - timedelta(seconds=60)
-    stale = WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=cutoff
-    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-    ids = list(stale.values_list("pk", flat=True)[:500])
-    with transaction.atomic():
-        WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
-        _queue_on_commit(ids)
-    return len(ids)
+    return len(
+        retries.requeue_overdue(
+            WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING),
+            task=deliver_webhooks,
+            now=now,
+            cutoff=now - timedelta(seconds=settings.WEBHOOK_RESUME_AFTER_SECONDS),
+            limit=500,
+        )
+    )
+
+
+PRUNE_BATCH = 2000
+
+
+def prune(*, now: datetime | None = None, batch: int = PRUNE_BATCH) -> tuple[int, int]:
+    """Housekeeping: forget up to ``batch`` finished deliveries (with their
+    attempts) older than WEBHOOK_DELIVERY_KEEP_DAYS, and up to ``batch`` of
+    the oldest domain events, dispatched more than DOMAIN_EVENT_KEEP_DAYS
+    ago, that no delivery refers to any more. Returns (deliveries, domain
+    events) forgotten. Cheap when there is nothing to forget (two indexed
+    reads), so every worker's housekeeping runs it."""
+    now = now or timezone.now()
+    old_deliveries = list(
+        WebhookDelivery.objects.filter(
+            created_at__lt=now - timedelta(days=settings.WEBHOOK_DELIVERY_KEEP_DAYS)
+        )
+        .exclude(status=WebhookDelivery.Status.PENDING)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    deliveries = 0
+    if old_deliveries:  # their attempts go with them (CASCADE)
+        deleted = WebhookDelivery.objects.filter(pk__in=old_deliveries).delete()[1]
+        deliveries = deleted.get(WebhookDelivery._meta.label, 0)
+    # Ids grow with time: the oldest rows are the first ids (the primary key
+    # index, no scan of the table). A row some delivery still names (pending
+    # for a day, or kept longer) waits, and so do undispatched ones.
+    cutoff = now - timedelta(days=settings.DOMAIN_EVENT_KEEP_DAYS)
+    oldest = DomainEvent.objects.order_by("id").values_list("id", "dispatched_at")[:batch]
+    candidates = [pk for pk, dispatched_at in oldest if dispatched_at is not None and dispatched_at < cutoff]
+    if not candidates:
+        return deliveries, 0
+    needed = set(
+        WebhookDelivery.objects.filter(domain_event__in=candidates).values_list("domain_event_id", flat=True)
+    )
+    forgotten = DomainEvent.objects.filter(pk__in=[pk for pk in candidates if pk not in needed]).delete()[0]
+    return deliveries, forgotten
 
 
 # --- Organizer actions ------------------------------------------------------------

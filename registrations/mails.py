@@ -33,11 +33,11 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
-from eventmaster import db
+from eventmaster import db, retries
 from eventmaster.mail import Mail as Message
 from events.calendar import event_to_ical
 
@@ -90,9 +90,7 @@ def queue_fan_out(event_id: UUID, kind: str, *, promoted_at: datetime | None = N
 def _send_on_commit(mail_ids: Sequence[Any], *, run_after: datetime | None = None) -> None:
     from .tasks import send_mails
 
-    ids = [str(pk) for pk in mail_ids]
-    task = send_mails.using(run_after=run_after) if run_after is not None else send_mails
-    transaction.on_commit(lambda: task.enqueue(ids))
+    retries.enqueue_on_commit(send_mails, mail_ids, run_after=run_after)
 
 
 def _give_up_at(now: datetime) -> datetime:
@@ -204,7 +202,7 @@ def _claim(mail: Mail) -> bool:
     lease = timedelta(seconds=settings.MAIL_CLAIM_SECONDS)
     claimed = (
         Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(retries.unclaimed(now))
         .update(claimed_until=now + lease, attempts=F("attempts") + 1)
     )
     if claimed:
@@ -258,8 +256,9 @@ def _retry_later(failed: list[tuple[Mail, str, bool]]) -> list[str]:
     by_time: dict[datetime, list[Any]] = defaultdict(list)
     for mail, error, claimed in failed:
         attempts = mail.attempts + (0 if claimed else 1)
-        delay = min(settings.MAIL_RETRY_FIRST_SECONDS * 2 ** (attempts - 1), settings.MAIL_RETRY_MAX_SECONDS)
-        at = now + timedelta(seconds=delay)
+        at = now + retries.backoff(
+            attempts, first=settings.MAIL_RETRY_FIRST_SECONDS, cap=settings.MAIL_RETRY_MAX_SECONDS
+        )
         if at > mail.give_up_at:
             _fail(mail, error)
             results.append("failed")
@@ -338,23 +337,19 @@ def resume(*, now: datetime | None = None) -> int:
     )[:100]:
         if MailFanOut.objects.filter(pk=pk, queued_at__lt=cutoff).update(queued_at=now):
             fan_out_mails.enqueue(pk)
+    from .tasks import send_mails
+
     resumed = 0
-    while True:
-        with transaction.atomic():
-            stale = Mail.objects.filter(status=Mail.Status.PENDING, next_attempt_at__lt=cutoff).filter(
-                Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-            )
-            ids = list(
-                stale.select_for_update(skip_locked=True).values_list("pk", flat=True)[
-                    : settings.MAIL_BATCH_SIZE
-                ]
-            )
-            if not ids:
-                return resumed
-            # Not again before another MAIL_RESUME_AFTER_SECONDS.
-            Mail.objects.filter(pk__in=ids).update(next_attempt_at=now)
-            _send_on_commit(ids)
+    # Each batch due now again: not requeued before another MAIL_RESUME_AFTER_SECONDS.
+    while ids := retries.requeue_overdue(
+        Mail.objects.filter(status=Mail.Status.PENDING),
+        task=send_mails,
+        now=now,
+        cutoff=cutoff,
+        limit=settings.MAIL_BATCH_SIZE,
+    ):
         resumed += len(ids)
+    return resumed
 
 
 def metrics() -> Iterator[GaugeMetricFamily]:

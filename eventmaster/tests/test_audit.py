@@ -3,6 +3,7 @@ verification, the append-only triggers, on SQLite and PostgreSQL. Which
 action writes which entry: test_audit_trail.py."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -202,3 +203,59 @@ def test_truncate_is_refused_too():
     ):
         cursor.execute("TRUNCATE eventmaster_auditentry")
     assert AuditEntry.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL: parallel writers")
+@pytest.mark.parametrize("change", ["staff.added", "role.granted"])
+def test_the_same_change_made_twice_at_once_is_recorded_once(change):
+    """The second request runs while the first has made the change and not
+    committed yet: it waits for the first (the row lock), sees the change,
+    and records nothing."""
+    from accounts.models import User
+    from accounts.services import user_grant_role
+    from accounts.tests.factories import UserFactory
+    from eventmaster.roles import Role
+    from events.models import Event
+    from events.services import event_staff_add
+    from events.tests.factories import EventFactory
+
+    door = UserFactory(roles=[Role.MEMBER, Role.CHECKIN])
+    event = EventFactory()
+
+    def act() -> None:
+        if change == "staff.added":
+            event_staff_add(event=Event.objects.get(pk=event.pk), user=User.objects.get(pk=door.pk))
+        else:
+            user_grant_role(user=User.objects.get(pk=door.pk), role=Role.ORGANIZER)
+
+    inside, errors = threading.Event(), []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                act()
+                inside.set()
+                time.sleep(0.5)  # the second runs meanwhile
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            assert inside.wait(timeout=10)
+            act()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert DomainEvent.objects.filter(type=change).count() == 1
+    assert AuditEntry.objects.filter(action=change).count() == 1

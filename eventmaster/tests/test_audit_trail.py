@@ -207,6 +207,75 @@ class TestThroughTheAdmin:
         ]
         assert all(e.actor_id == admin_user.pk for e in entries)
 
+    def test_the_event_form_staff_cancels_check_ins_and_a_delete(
+        self, client, organizer, checkin_user, member, mark
+    ):
+        """Every other administrative path of the admin, one entry each,
+        naming the organizer, via admin, with the changed fields."""
+        event = EventFactory(organizer=organizer, capacity=1, title="Before")
+        first = registration_create(event=event, user=member)
+        waiting = registration_create(event=event, user=UserFactory())
+        client.force_login(organizer)
+        before = [len(recorded) for recorded in mark()]
+
+        def since_setup():
+            types, entries = mark()
+            return types[before[0] :], entries[before[1] :]
+
+        def act(model: str, action: str, objects, **extra):
+            answer = client.post(
+                reverse(f"admin:{model}_changelist"),
+                {"action": action, ACTION_CHECKBOX_NAME: [str(o.pk) for o in objects], **extra},
+            )
+            assert answer.status_code in (200, 302), answer.content[:2000]
+
+        start = event.start_at
+        form = {
+            "title": "After", "description": event.description, "location": event.location,
+            "start_at_0": start.strftime("%Y-%m-%d"), "start_at_1": start.strftime("%H:%M:%S"),
+            "end_at_0": event.end_at.strftime("%Y-%m-%d"), "end_at_1": event.end_at.strftime("%H:%M:%S"),
+            "capacity": "1", "staff": [str(checkin_user.pk)],
+            "registrations-TOTAL_FORMS": "0", "registrations-INITIAL_FORMS": "0",
+        }  # fmt: skip
+        edit = reverse("admin:events_event_change", args=[event.pk])
+        answer = client.post(edit, form)
+        assert answer.status_code == 302, answer.content[:2000]
+        _, entries = since_setup()
+        assert sorted(e.action for e in entries) == ["event.updated", "staff.added"]
+        updated = next(e for e in entries if e.action == "event.updated")
+        assert updated.changes["title"] == ["Before", "After"] and "capacity" not in updated.changes
+        assert client.post(edit, {**form, "staff": []}).status_code == 302
+
+        act("registrations_registration", "check_in", [first])
+        act("registrations_registration", "undo_check_in", [first])
+        act("registrations_registration", "cancel_registrations", [first])  # promotes the waiting one
+        act("events_event", "cancel_events", [event], confirmed="yes")
+        draft = EventFactory(organizer=organizer, status=Event.Status.DRAFT)
+        delete = reverse("admin:events_event_delete", args=[draft.pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 302
+
+        types, entries = since_setup()
+        assert [e.action for e in entries] == [
+            "event.updated", "staff.added", "staff.removed", "checkin.created", "checkin.undone",
+            "registration.cancelled", "registration.promoted", "event.cancelled", "event.deleted",
+        ]  # fmt: skip
+        # The event's cancel is one entry for all its registrations.
+        assert [e.object_id for e in entries if e.action.startswith("registration.")] == [
+            str(first.pk),
+            str(waiting.pk),
+        ]
+        for entry in entries:
+            assert_actor(entry, organizer, "organizer", "admin")
+            assert entry.request_id
+        assert "event.deleted" in types and "registration.created" not in types
+        assert audit_verified()
+
+
+def audit_verified() -> bool:
+    from eventmaster import audit
+
+    return audit.verify().ok
+
 
 class TestThroughTheCommands:
     def test_roles_and_a_terminal_check_in(self, member, registration, event, mark):
@@ -218,6 +287,15 @@ class TestThroughTheCommands:
         assert all(e.via == "command" and e.actor_id is None for e in entries)
         assert entries[0].actor == f"{getpass.getuser()} (manage.py grant_role)"
         assert entries[2].actor == f"{getpass.getuser()} (manage.py checkin)"
+
+    def test_the_demo_seed_is_audited_as_its_command(self, mark):
+        call_command("seed_demo", stdout=None)
+        types, entries = mark()
+        assert entries and all(e.via == "command" and e.actor_id is None for e in entries)
+        assert {e.actor for e in entries} == {f"{getpass.getuser()} (manage.py seed_demo)"}
+        # Everything a command does is administrative: every kind of change
+        # it made has its entries.
+        assert {e.action for e in entries} == set(types)
 
 
 def test_every_type_is_recorded_by_its_service(organizer, admin_user, member, checkin_user):

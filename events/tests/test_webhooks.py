@@ -4,6 +4,7 @@ every signature with the standardwebhooks library."""
 
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +29,10 @@ pytestmark = pytest.mark.django_db
 
 class _Server(ThreadingHTTPServer):
     allow_reuse_address = True  # a receiver that was down comes back on its port
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that went away (a killed worker) is part of the tests
 
 
 class Receiver:
@@ -44,6 +49,7 @@ class Receiver:
             def do_POST(self) -> None:  # http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
+                receiver.answer(len(receiver.requests))
                 if receiver.redirect_to:
                     self.send_response(307)
                     self.send_header("Location", receiver.redirect_to)
@@ -61,6 +67,9 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def answer(self, number: int) -> None:
+        """Called with each POST's number (from 1) before it is answered."""
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -150,9 +159,11 @@ class TestEndpointsAPI:
         def post(body):
             return organizer_client.post("/api/v1/webhooks", body, format="json")
 
-        assert_error(
-            post({"url": "http://127.0.0.1/", "event": str(theirs.pk)}), 400, "does_not_exist", "event"
-        )
+        foreign = post({"url": "http://127.0.0.1/", "event": str(theirs.pk)})
+        assert_error(foreign, 400, "does_not_exist", "event")
+        # No id at all looks the same: the answer does not tell which events exist.
+        nowhere = post({"url": "http://127.0.0.1/", "event": "00000000-0000-4000-8000-000000000000"})
+        assert nowhere.json() == foreign.json()
         assert_error(
             post({"url": "http://127.0.0.1/", "event_types": ["event.exploded"]}), 400, "invalid_choice"
         )
@@ -328,6 +339,33 @@ class TestDelivery:
         assert [m.to for m in mail.outbox] == [[organizer.email]]
         assert "turned off" in mail.outbox[0].subject
 
+    def test_the_organizers_mail_is_retried_while_the_mail_server_fails(self, organizer, monkeypatch):
+        import smtplib
+
+        from events.tasks import tell_organizer_endpoint_disabled
+
+        endpoint = endpoint_for(organizer, "https://hooks.example.org/x", active=False)
+        real, failures = (
+            webhooks.send_mail,
+            [smtplib.SMTPServerDisconnected("gone"), ConnectionRefusedError()],
+        )
+
+        def flaky(*args, **kwargs):
+            if failures:
+                raise failures.pop(0)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(webhooks, "send_mail", flaky)
+        mail.outbox.clear()
+        with committed():
+            tell_organizer_endpoint_disabled.enqueue(str(endpoint.pk))
+        for _ in range(3):
+            run_tasks()
+            later()
+        assert [m.to for m in mail.outbox] == [[organizer.email]]
+        results = DBTaskResult.objects.filter(task_path__endswith="tell_organizer_endpoint_disabled")
+        assert sorted(r.status for r in results) == ["SUCCESSFUL"] * 3  # two retries queued, then sent
+
 
 def test_payloads_are_json_with_the_type_id_time_and_object(organizer, event, receiver):
     endpoint_for(organizer, receiver.url)
@@ -453,3 +491,111 @@ class TestReviewFindings:
             answer = client.post(add, {"url": receiver.url, "event_types": bad, "event": "", "active": "on"})
             assert answer.status_code == 200 and "domain event types" in answer.content.decode(), bad
         assert not WebhookEndpoint.objects.exists()
+
+    def test_a_lookup_that_hangs_is_a_503_in_the_api_and_a_form_error_in_the_admin(
+        self, organizer, organizer_client, client, settings, monkeypatch
+    ):
+        from django.urls import reverse
+
+        settings.WEBHOOK_TIMEOUT_SECONDS = 0.2
+        release = threading.Event()
+        real = webhooks.socket.getaddrinfo
+
+        def hanging(host, *args, **kwargs):
+            if host == "slow-dns.example.org":
+                release.wait(timeout=10)
+            return real("127.0.0.1", *args, **kwargs)
+
+        monkeypatch.setattr(webhooks.socket, "getaddrinfo", hanging)
+        try:
+            started = time.monotonic()
+            answer = organizer_client.post(
+                "/api/v1/webhooks", {"url": "https://slow-dns.example.org/x"}, format="json"
+            )
+            assert time.monotonic() - started < 2
+            assert_error(answer, 503, "service_unavailable")
+            assert answer["Retry-After"] == "5" and "did not resolve in 0.2 s" in str(answer.json())
+            mine = endpoint_for(organizer, "https://hooks.example.org/x")
+            patched = organizer_client.patch(
+                f"/api/v1/webhooks/{mine.pk}", {"url": "https://slow-dns.example.org/y"}, format="json"
+            )
+            assert_error(patched, 503, "service_unavailable")
+            client.force_login(organizer)
+            form = {"url": "https://slow-dns.example.org/z", "event_types": "[]", "event": "", "active": "on"}
+            page = client.post(reverse("admin:events_webhookendpoint_add"), form)
+            assert page.status_code == 200 and "Try again in a moment" in page.content.decode()
+        finally:
+            release.set()
+        assert WebhookEndpoint.objects.get().url == "https://hooks.example.org/x"
+
+    def test_one_deadline_covers_every_redirect_of_an_attempt(self, organizer, receiver, event, settings):
+        """A receiver that redirects to itself, slowly: each hop alone is
+        within the timeout, all of them together are not."""
+        settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+        settings.WEBHOOK_MAX_REDIRECTS = 20
+        receiver.redirect_to = receiver.url
+        receiver.answer = lambda number: time.sleep(0.15)
+        endpoint_for(organizer, receiver.url)
+        registration_create(event=event, user=UserFactory())
+        dispatch()
+        run_tasks()
+        attempt = WebhookDelivery.objects.get().attempt_log.get()
+        # Out of time: before a hop ("no answer in 0.5 s") or waiting for one (a read timeout).
+        assert attempt.status_code is None and ("0.5 s" in attempt.error or "timed out" in attempt.error)
+        assert attempt.duration_ms < 1000 and len(receiver.requests) <= 5
+
+
+def test_the_housekeeping_forgets_old_finished_deliveries_and_the_outbox_rows_nobody_needs(
+    organizer, receiver, event
+):
+    from eventmaster.tasks import _HOUSEKEEPING
+    from events.models import WebhookAttempt
+
+    assert webhooks.prune in _HOUSEKEEPING
+    endpoint_for(organizer, receiver.url, event_types=["registration.created"])
+    receiver.script = [200, 410, 503]  # delivered, failed, pending (a retry)
+    for _ in range(3):
+        registration_create(event=event, user=UserFactory())
+    dispatch()
+    run_tasks()
+    assert sorted(WebhookDelivery.objects.values_list("status", flat=True)) == [
+        "delivered",
+        "failed",
+        "pending",
+    ]
+    registration_create(
+        event=event, user=UserFactory()
+    )  # undispatched: not for this endpoint? it is, but waits
+    month_ago = timezone.now() - timedelta(days=31)
+    WebhookDelivery.objects.update(created_at=month_ago)
+    DomainEvent.objects.exclude(dispatched_at=None).update(occurred_at=month_ago, dispatched_at=month_ago)
+    DomainEvent.objects.filter(dispatched_at=None).update(occurred_at=month_ago)
+    assert DomainEvent.objects.count() == 4  # 3 dispatched, 1 waiting
+
+    first = webhooks.prune(batch=1)  # a batch at a time
+    second = webhooks.prune()
+    assert first[0] == 1 and first[0] + second[0] == 2  # the delivered and the failed one
+    assert first[1] + second[1] == 2  # their domain events
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
+    assert WebhookAttempt.objects.count() == 1  # the pending one's
+    kept = set(DomainEvent.objects.values_list("pk", flat=True))
+    assert kept == {
+        WebhookDelivery.objects.get().domain_event_id,
+        DomainEvent.objects.get(dispatched_at=None).pk,
+    }
+    assert webhooks.prune() == (0, 0)
+
+
+def test_recent_deliveries_and_outbox_rows_are_kept(organizer, receiver, event, settings):
+    endpoint_for(organizer, receiver.url)
+    registration_create(event=event, user=UserFactory())
+    dispatch()
+    run_tasks()
+    six_days_ago = timezone.now() - timedelta(days=6)
+    DomainEvent.objects.update(dispatched_at=six_days_ago)
+    assert webhooks.prune() == (0, 0)
+    settings.DOMAIN_EVENT_KEEP_DAYS = 5
+    assert webhooks.prune() == (0, 0)  # still named by its delivery, kept 30 days
+    settings.WEBHOOK_DELIVERY_KEEP_DAYS = 0
+    assert webhooks.prune() == (1, 1)
+    assert not DomainEvent.objects.exists()
