@@ -1,12 +1,17 @@
-"""Door statistics, computed by the database (two queries)."""
+"""Door statistics, computed by the database (two queries), and the door
+bundle for offline devices."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMinute
 from django.db.models.functions.datetime import TruncBase
+from django.utils import timezone
 
 from events.models import Event
+from registrations import signing
+from registrations.models import Registration
 from registrations.selectors import registration_door_counts
 
 from .models import Scan
@@ -37,3 +42,56 @@ def checkin_arrivals(*, event: Event, bucket: type[TruncBase] = TruncMinute) -> 
         .order_by("bucket")
     )
     return [{"minute": row["bucket"], "count": row["count"]} for row in rows]
+
+
+# A registration committed after the bundle was read may carry an earlier
+# time (it was written, not yet committed): a delta reaches back this far.
+BUNDLE_OVERLAP = timedelta(seconds=60)
+
+
+def door_bundle(*, event: Event, since: datetime | None = None) -> dict[str, Any]:
+    """What a door device needs to answer offline (docs/api.md, "The door
+    bundle"): the event's public ticket keys, the confirmed attendees
+    (ticket id = registration id, name, check-in time) and the cancelled
+    tickets; with ``since`` (a previous bundle's ``version``) only the
+    registrations changed after it. Two queries, whatever the size."""
+    version = timezone.now()
+    registrations = Registration.objects.filter(event=event)
+    if since is not None:
+        after = since - BUNDLE_OVERLAP
+        registrations = registrations.filter(
+            Q(created_at__gt=after)
+            | Q(cancelled_at__gt=after)
+            | Q(promoted_at__gt=after)
+            | Q(checked_in_at__gt=after)
+        )
+    attendees: list[dict[str, Any]] = []
+    revoked: list[Any] = []
+    rows = registrations.filter(
+        status__in=(Registration.Status.CONFIRMED, Registration.Status.CANCELLED)
+    ).values_list("pk", "status", "user__full_name", "checked_in_at")
+    for pk, status, name, checked_in_at in rows.order_by("created_at", "pk").iterator(chunk_size=5000):
+        if status == Registration.Status.CONFIRMED:
+            attendees.append({"ticket_id": pk, "name": name, "checked_in_at": checked_in_at})
+        else:
+            revoked.append(pk)
+    return {
+        "event": event,
+        "version": bundle_version(version),
+        "full": since is None,
+        "keys": signing.ticket_keys_public(event.pk),
+        "attendees": attendees,
+        "revoked": revoked,
+    }
+
+
+def bundle_version(at: datetime) -> str:
+    """A bundle's version: its time in microseconds since the epoch, as text."""
+    return str(int(at.timestamp() * 1_000_000))
+
+
+def bundle_since(version: str) -> datetime | None:
+    """The time of a bundle ``version``; None if it is not one."""
+    if not version.isdigit() or len(version) > 20:
+        return None
+    return datetime.fromtimestamp(int(version) / 1_000_000, tz=UTC)

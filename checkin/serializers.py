@@ -100,3 +100,38 @@ class CheckinStatsSerializer(serializers.Serializer):
     waitlisted = serializers.IntegerField()
     cancelled = serializers.IntegerField()
     arrivals = ArrivalSerializer(many=True)
+
+
+class _BundleEventSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    start_at = serializers.DateTimeField()
+    end_at = serializers.DateTimeField()
+
+
+class _BundleKeySerializer(serializers.Serializer):
+    kid = serializers.IntegerField(help_text="The key id a signed ticket names.")
+    public_key = serializers.CharField(
+        help_text="The Ed25519 public key, 32 bytes, base64url without padding."
+    )
+    retired = serializers.BooleanField(help_text="Rotated: signs nothing new, its tickets stay valid.")
+
+
+class _BundleAttendeeSerializer(serializers.Serializer):
+    ticket_id = serializers.UUIDField(help_text="The registration id, as a signed ticket names it.")
+    name = serializers.CharField()
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+
+
+class DoorBundleSerializer(serializers.Serializer):
+    event = _BundleEventSerializer()
+    version = serializers.CharField(help_text="Send it back as ?since= to get only what changed after it.")
+    full = serializers.BooleanField(help_text="false: a delta since the version asked for.")
+    keys = _BundleKeySerializer(many=True)
+    attendees = _BundleAttendeeSerializer(many=True)
+    revoked = serializers.ListField(child=serializers.UUIDField(), help_text="Cancelled tickets' ids.")
+
+
+class DoorBundleQuerySerializer(serializers.Serializer):
+    since = serializers.CharField(required=False, allow_blank=True, max_length=20)

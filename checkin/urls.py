@@ -12,4 +12,7 @@ urlpatterns = [
         views.EventCheckinStatsView.as_view(),
         name="event-checkin-stats",
     ),
+    path(
+        f"events/<{UUID}:event_id>/door-bundle", views.EventDoorBundleView.as_view(), name="event-door-bundle"
+    ),
 ]

@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -17,9 +17,11 @@ from events.selectors import event_get_for_door, event_get_visible
 
 from . import services
 from .errors import NonceReusedError
-from .selectors import checkin_stats
+from .selectors import bundle_since, checkin_stats, door_bundle
 from .serializers import (
     CheckinStatsSerializer,
+    DoorBundleQuerySerializer,
+    DoorBundleSerializer,
     ScanInputSerializer,
     ScanResultSerializer,
     UndoInputSerializer,
@@ -102,3 +104,36 @@ class EventCheckinStatsView(RuleAccess, APIView):
         event = event_get_visible(user=request.user, pk=event_id)
         self.check_object_permissions(request, event)
         return Response(CheckinStatsSerializer(checkin_stats(event=event)).data)
+
+
+class EventDoorBundleView(RuleAccess, APIView):
+    """GET /events/{id}/door-bundle[?since=version]: for whoever may run
+    that door (the owner, an admin, its door staff)."""
+
+    scope_rule = VIEW_EVENT
+    access = {"get": RUN_DOOR}
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[
+            OpenApiParameter(
+                "since",
+                str,
+                required=False,
+                allow_blank=True,
+                description="A previous bundle's version: only what changed after it (empty: everything).",
+            )
+        ],
+        responses={200: DoorBundleSerializer},
+        summary="What a door device needs offline: keys, attendees, cancelled tickets (or what changed since)",
+    )
+    def get(self, request: Request, event_id: UUID) -> Response:
+        event = event_get_visible(user=request.user, pk=event_id)
+        self.check_object_permissions(request, event)
+        query = validate_input(DoorBundleQuerySerializer, request.query_params)
+        since = None
+        if query.get("since"):
+            since = bundle_since(query["since"])
+            if since is None:
+                raise ValidationError({"since": ["Not a bundle version."]}, code="invalid")
+        return Response(DoorBundleSerializer(door_bundle(event=event, since=since)).data)

@@ -41,6 +41,7 @@ from eventmaster import db, retries
 from eventmaster.mail import Mail as Message
 from events.calendar import event_to_ical
 
+from . import signing
 from .models import Mail, MailFanOut, Registration
 from .selectors import fan_out_recipients
 from .tickets import ticket_qr
@@ -286,7 +287,8 @@ def _build(mail: Mail) -> Message:
     extra: dict[str, Any] = {}
     if kind in _WITH_TICKET:
         extra = {
-            "inline_png": ("ticket", ticket_qr(registration.ticket_code, "png")),
+            # The signed ticket (registrations.signing): door devices check it offline.
+            "inline_png": ("ticket", ticket_qr(signing.sign(registration), "png")),
             "attachments": [("event.ics", event_to_ical(event), "text/calendar")],
         }
     return Message(

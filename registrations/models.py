@@ -198,3 +198,30 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:16]} {self.scope}"
+
+
+class TicketKey(models.Model):
+    """An event's Ed25519 key pair for signed tickets (registrations.signing).
+    The private key never leaves the server (no API, no bundle shows it);
+    a rotated key is retired, not deleted: tickets it signed stay valid."""
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Random, 32 bits: in every signed ticket, so it names the key to check.
+    kid = models.PositiveBigIntegerField()
+    private_key = models.BinaryField()  # 32 raw bytes
+    public_key = models.BinaryField()  # 32 raw bytes
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("event", "created_at")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "kid"], name="ticket_key_kid_once_per_event"),
+            models.UniqueConstraint(
+                fields=["event"], condition=Q(retired_at__isnull=True), name="ticket_key_one_active_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"key {self.kid:08x} of {self.event_id}"

@@ -25,7 +25,7 @@ from events.models import Event
 from events.rules import MANAGE_EVENT, RUN_DOOR, VIEW_EVENT
 from events.selectors import event_get_visible
 
-from . import services
+from . import services, signing
 from .errors import (
     AlreadyCancelledError,
     AlreadyCheckedInError,
@@ -177,7 +177,9 @@ def _qr_schema(media_type: str) -> Callable[[Any], Any]:
     return extend_schema(
         tags=TAGS,
         responses={
-            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="QR code of the ticket_code"),
+            (200, media_type): OpenApiResponse(
+                OpenApiTypes.BINARY, description="QR code of the signed ticket (docs/api.md, Signed tickets)"
+            ),
             **error_responses(TicketNotConfirmedError),
         },
         summary=f"The ticket's QR code ({media_type})",
@@ -223,7 +225,8 @@ class RegistrationViewSet(RuleAccess, viewsets.GenericViewSet):
         registration = self.get_object()
         if registration.status != Registration.Status.CONFIRMED:
             raise TicketNotConfirmedError()
-        return HttpResponse(ticket_qr(registration.ticket_code, kind), content_type=content_type)
+        # The signed ticket (registrations.signing): door devices check it offline.
+        return HttpResponse(ticket_qr(signing.sign(registration), kind), content_type=content_type)
 
     @_qr_schema("image/svg+xml")
     @action(detail=True, url_path="qr.svg", content_negotiation_class=FileResponseNegotiation)

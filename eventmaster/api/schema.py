@@ -84,6 +84,18 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             for parameter in super()._get_filter_parameters()  # type: ignore[no-untyped-call]  # unannotated upstream
         ]
 
+    def _process_override_parameters(self, direction: str = "request") -> dict[Any, Any]:
+        # A view's own query parameters follow the filters' rule: an empty
+        # value (``?since=``) is the parameter left out.
+        return {
+            key: {**parameter, "allowEmptyValue": True}
+            if parameter
+            and parameter.get("in") == "query"
+            and parameter.get("name") not in ("limit", "offset")
+            else parameter
+            for key, parameter in super()._process_override_parameters(direction).items()  # type: ignore[no-untyped-call]  # unannotated upstream
+        }
+
     def _determine_fields_with_error_codes(self) -> list[Any]:
         fields: list[Any] = super()._determine_fields_with_error_codes()
         for data_field in fields:

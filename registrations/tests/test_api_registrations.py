@@ -202,9 +202,11 @@ class TestQr:
         else:
             assert response.content.lstrip().startswith(b"<?xml") and b"<svg" in response.content
 
-    def test_encodes_the_ticket_code(self, member_client, registration):
+    def test_encodes_the_signed_ticket(self, member_client, registration):
+        from registrations import signing
+
         expected = io.BytesIO()
-        segno.make(registration.ticket_code, error="m", micro=False).save(
+        segno.make(signing.sign(registration), error="m", micro=False).save(
             expected, kind="svg", scale=8, border=4
         )
         assert member_client.get(reg_url(registration, "/qr.svg")).content == expected.getvalue()

@@ -13,6 +13,7 @@ from accounts.tests.factories import UserFactory
 from eventmaster.tests.utils import run_tasks
 from events import services as event_services
 from events.tests.factories import EventFactory
+from registrations import signing
 from registrations.models import Mail
 from registrations.services import registration_cancel, registration_create
 from registrations.tickets import ticket_qr
@@ -57,7 +58,7 @@ def test_confirmed_mail_has_the_qr_inline_and_the_event_attached(committed, memb
     assert 'src="cid:ticket"' in html and "Tom &amp; Jerry Live" in html
     (image,) = found["image/png"]
     assert image["Content-ID"] == "<ticket>"
-    assert image.get_payload(decode=True) == ticket_qr(registration.ticket_code, "png")
+    assert image.get_payload(decode=True) == ticket_qr(signing.sign(registration), "png")
     (ics,) = found["text/calendar"]
     (vevent,) = icalendar.Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
     assert str(vevent["UID"]) == f"{event.pk}@eventmaster" and vevent["SUMMARY"] == "Tom & Jerry Live"
@@ -83,7 +84,7 @@ def test_cancel_tells_the_attendee_and_the_promoted_one(committed):
     assert cancelled.subject.startswith("Registration cancelled") and "by the organizer" in cancelled.body
     promoted = by_recipient[waiting.user.email]
     assert promoted.subject.startswith("You are in: off the waitlist")
-    assert parts(promoted)["image/png"][0].get_payload(decode=True) == ticket_qr(waiting.ticket_code, "png")
+    assert parts(promoted)["image/png"][0].get_payload(decode=True) == ticket_qr(signing.sign(waiting), "png")
 
 
 def test_raising_capacity_tells_the_promoted(committed):
