@@ -166,7 +166,7 @@ def _lock_roles(user: User) -> None:
     """Lock the user's row (PostgreSQL; SQLite has one writer): two requests
     changing the same user's roles take turns, so each reads the other's
     outcome and only a real change is recorded."""
-    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    list(User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
 
 
 def user_roles_changed(*, user: User, granted: Iterable[str], revoked: Iterable[str]) -> None:

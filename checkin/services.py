@@ -159,7 +159,7 @@ def _scan(
                 # (eventmaster.audit).
                 registration_record("checkin.created", registration, changes={"checked_in_at": (None, now)})
     except IntegrityError as exc:
-        if nonce is None:
+        if nonce is None or not _nonce_taken(exc):
             raise
         # The nonce's unique constraint: leaving the atomic block with this
         # exception rolls the check-in back.
@@ -189,6 +189,19 @@ def checkin_undo(*, ticket_code: str, event: Event, by: User | None) -> ScanOutc
     if result == Result.UNDONE and registration is not None:
         registration_record("checkin.undone", registration, changes={"checked_in_at": (checked_in_at, None)})
     return _outcome(result, registration)
+
+
+def _nonce_taken(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the (by, nonce) constraint's: a retry. PostgreSQL
+    names the constraint; SQLite names the columns."""
+    diag = getattr(exc.__cause__, "diag", None)
+    if diag is not None:
+        return bool(diag.constraint_name == _NONCE_CONSTRAINT)
+    table = Scan._meta.db_table
+    return f"{table}.{Scan._meta.get_field('nonce').column}" in str(exc)
+
+
+_NONCE_CONSTRAINT = "scan_nonce_once_per_user"
 
 
 def _log(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -259,7 +260,7 @@ class AuditEntryAdmin(OrganizerScopedAdmin):
 
 class WebhookEndpointForm(forms.ModelForm):
     """The destination is checked on the form (a refused one is a form
-    error); the services check it again when saving."""
+    error); saving does not look it up again."""
 
     url = forms.URLField(max_length=2000, assume_scheme="https")
 
@@ -318,10 +319,15 @@ class WebhookEndpointAdmin(OrganizerScopedAdmin):
             for field in ("url", "event_types", "event", "active")
             if field in form.cleaned_data
         }
+        # The form's clean_url has just checked the URL (a form error if it
+        # failed): not a second lookup, which could fail where no form error
+        # can be shown any more.
         if change:
-            services.webhook_endpoint_update(endpoint=obj, **changes)
+            services.webhook_endpoint_update(endpoint=obj, url_checked=True, **changes)
         else:
-            created = services.webhook_endpoint_create(organizer=signed_in_user(request), **changes)
+            created = services.webhook_endpoint_create(
+                organizer=signed_in_user(request), url_checked=True, **changes
+            )
             obj.pk, obj._state.adding = created.pk, False
 
     @admin.action(description="Send a test message (ping)", permissions=("change",))
@@ -366,6 +372,9 @@ class WebhookDeliveryAdmin(OrganizerScopedAdmin):
 
     @admin.action(description="Send again (same webhook-id and body)", permissions=("change",))
     def resend(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        resent = 0
         for delivery in queryset:
-            webhooks.resend(delivery)
-        self.message_user(request, f"{queryset.count()} delivery(ies) queued again.", messages.SUCCESS)
+            with contextlib.suppress(WebhookDelivery.DoesNotExist):  # forgotten meanwhile
+                webhooks.resend(delivery)
+                resent += 1
+        self.message_user(request, f"{resent} delivery(ies) queued again.", messages.SUCCESS)

@@ -124,9 +124,10 @@ class WebhookDelivery(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    # None for a ping. Not a cascade: the outbox is never deleted.
+    # None for a ping, and once the outbox row is forgotten (webhooks.prune):
+    # the delivery keeps its rendered payload and its webhook-id.
     domain_event = models.ForeignKey(
-        "eventmaster.DomainEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "eventmaster.DomainEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     type = models.CharField(max_length=32)
     payload = models.JSONField()

@@ -58,8 +58,13 @@ def event_list_managed(*, user: User | AnonymousUser) -> QuerySet[Event]:
 
 
 def event_get_locked(*, pk: UUID | str, visible_to: User | AnonymousUser | None = None) -> Event:
-    """The event row under ``SELECT ... FOR UPDATE``: every write that checks
-    capacity or status holds it (call inside ``transaction.atomic``).
+    """The event row under ``SELECT ... FOR NO KEY UPDATE``: every write that
+    checks capacity or status holds it (call inside ``transaction.atomic``).
+    Not ``FOR UPDATE``: that would also hold up, until this transaction
+    ends, every other transaction's foreign-key check on the event (a scan's
+    log line, anything else naming it); those take only
+    ``FOR KEY SHARE``, which this lock lets through, while two writers of
+    the event still take turns.
     Raises Event.DoesNotExist; with ``visible_to``, Http404 when there is no
     such event or that caller may not see it (events.rules.VIEW_EVENT,
     decided on the locked row: a sign-up reads its event once).
@@ -83,7 +88,7 @@ def event_get_locked(*, pk: UUID | str, visible_to: User | AnonymousUser | None 
 @cache
 def _event_locked_sql(vendor: str, lock: bool) -> str:
     # SQLite has no row locks: a write locks the whole database.
-    suffix = " FOR UPDATE OF e" if lock and vendor == "postgresql" else ""
+    suffix = " FOR NO KEY UPDATE OF e" if lock and vendor == "postgresql" else ""
     # Identifiers come from the models' metadata; the id is a parameter.
     return f"""
         SELECT {_EVENT.sql()} FROM {db.table(Event)} e WHERE e.{db.column(Event, "id")} = %s{suffix}

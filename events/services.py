@@ -211,7 +211,7 @@ def _lock_staff(event: Event) -> None:
     """Lock the event's row (PostgreSQL; SQLite has one writer): two requests
     adding or removing the same person take turns, and only the one that
     changed something records it."""
-    list(Event.objects.select_for_update().filter(pk=event.pk).values_list("pk", flat=True))
+    list(Event.objects.select_for_update(no_key=True).filter(pk=event.pk).values_list("pk", flat=True))
 
 
 def _record(type: str, event: Event, **details: Any) -> None:
@@ -225,18 +225,16 @@ def _record_staff(type: str, event: Event, user: User) -> None:
 # --- Webhook endpoints (delivery: events.webhooks) -------------------------------------
 
 
-def _webhook_checked(organizer: User, changes: dict[str, Any]) -> dict[str, Any]:
-    """Refuse a destination the webhooks may not call, an event the organizer
-    does not run, an unknown type. Raises ValidationError (400)."""
+def _webhook_checked(organizer: User, changes: dict[str, Any], *, url_checked: bool) -> dict[str, Any]:
+    """Refuse an event the organizer does not run, an unknown type, then (the
+    rest being right) a destination the webhooks may not call. Raises
+    ValidationError (400), or LookupTimeoutError when the URL's host name
+    does not resolve in time (the API answers 503). ``url_checked``: the
+    caller (the admin's form) has just checked the URL."""
     from .rules import can_manage_event
     from .webhooks import UnsafeDestinationError, check_destination
 
     errors: dict[str, ValidationError] = {}
-    if "url" in changes:
-        try:
-            check_destination(changes["url"])
-        except UnsafeDestinationError as exc:
-            errors["url"] = ValidationError(str(exc), code="unsafe_url")
     event = changes.get("event")
     if event is not None and not can_manage_event(organizer, event):
         errors["event"] = ValidationError(NO_EVENT_YOU_ORGANIZE, code="does_not_exist")
@@ -245,20 +243,30 @@ def _webhook_checked(organizer: User, changes: dict[str, Any]) -> dict[str, Any]
         errors["event_types"] = ValidationError(
             f"Unknown types: {', '.join(sorted(unknown))}.", code="invalid_choice"
         )
+    # Last: the lookup may wait on DNS, and a 400 should not turn into a 503.
+    if not errors and "url" in changes and not url_checked:
+        try:
+            check_destination(changes["url"])
+        except UnsafeDestinationError as exc:
+            errors["url"] = ValidationError(str(exc), code="unsafe_url")
     if errors:
         raise ValidationError(errors)
     return changes
 
 
-def webhook_endpoint_create(*, organizer: User, url: str, **fields: Any) -> WebhookEndpoint:
+def webhook_endpoint_create(
+    *, organizer: User, url: str, url_checked: bool = False, **fields: Any
+) -> WebhookEndpoint:
     """A new endpoint of ``organizer``, with a new secret (shown once)."""
-    changes = _webhook_checked(organizer, {"url": url, **fields})
+    changes = _webhook_checked(organizer, {"url": url, **fields}, url_checked=url_checked)
     return WebhookEndpoint.objects.create(organizer=organizer, **changes)
 
 
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
+def webhook_endpoint_update(
+    *, endpoint: WebhookEndpoint, url_checked: bool = False, **changes: Any
+) -> WebhookEndpoint:
     """Edit an endpoint; setting it active again clears its failing streak."""
-    changes = _webhook_checked(endpoint.organizer, changes)
+    changes = _webhook_checked(endpoint.organizer, changes, url_checked=url_checked)
     for field, value in changes.items():
         setattr(endpoint, field, value)
     if changes.get("active"):

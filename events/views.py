@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
@@ -42,7 +42,7 @@ from .errors import (
     NotCheckinStaffError,
 )
 from .filters import EventFilterSet, ManagedEventFilterSet
-from .models import Event, WebhookEndpoint
+from .models import Event, WebhookDelivery, WebhookEndpoint
 from .rules import CREATE_EVENT, HAS_DOORS, MANAGE_EVENT, MANAGE_WEBHOOK, VIEW_EVENT
 from .selectors import (
     event_audit_list,
@@ -421,5 +421,8 @@ class WebhookDeliveryResendView(RuleAccess, APIView):
         endpoint = get_object_or_404(webhook_endpoint_list(user=request.user), pk=pk)
         self.check_object_permissions(request, endpoint)
         delivery = get_object_or_404(endpoint.deliveries.all(), pk=delivery_id)
-        delivery = webhooks.resend(delivery)
+        try:
+            delivery = webhooks.resend(delivery)
+        except WebhookDelivery.DoesNotExist:  # forgotten by the housekeeping meanwhile
+            raise Http404() from None
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -25,13 +25,13 @@ endpoints, signed per Standard Webhooks, delivered by the task workers.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeoutError
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -82,13 +82,6 @@ class LookupTimeoutError(Exception):
     fault outside us, worth trying again (the API answers 503)."""
 
 
-# getaddrinfo() takes no timeout: the lookup runs on one of these threads and
-# the caller waits for it only so long. A lookup that hangs keeps its thread
-# until the resolver gives up (its own timeout, seconds); while all are busy,
-# further lookups queue and time out the same way.
-_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
-
-
 def check_destination(url: str, *, timeout: float | None = None) -> tuple[str, int, str]:
     """(address to connect to, port, host name) of an http(s) URL whose host
     resolves to public addresses only (every address it resolves to, so a
@@ -103,12 +96,8 @@ def check_destination(url: str, *, timeout: float | None = None) -> tuple[str, i
     except ValueError as exc:
         raise UnsafeDestinationError("The port is not a number.") from exc
     wait = settings.WEBHOOK_TIMEOUT_SECONDS if timeout is None else timeout
-    lookup = _LOOKUPS.submit(socket.getaddrinfo, parts.hostname, port, type=socket.SOCK_STREAM)
     try:
-        infos = lookup.result(timeout=max(wait, 0.001))
-    except FutureTimeoutError as exc:
-        lookup.cancel()
-        raise LookupTimeoutError(f"The host name {parts.hostname} did not resolve in {wait:g} s.") from exc
+        infos = _resolve(parts.hostname, port, wait)
     except (OSError, UnicodeError) as exc:
         raise UnsafeDestinationError(f"The host name {parts.hostname} does not resolve.") from exc
     addresses = [str(info[4][0]) for info in infos]
@@ -118,6 +107,32 @@ def check_destination(url: str, *, timeout: float | None = None) -> tuple[str, i
                 # Not which address: that would map the internal network.
                 raise UnsafeDestinationError(f"{parts.hostname} is not a public address.")
     return addresses[0], port, parts.hostname
+
+
+def _resolve(host: str, port: int, wait: float) -> list[Any]:
+    """getaddrinfo(), which takes no timeout, on a thread of its own that the
+    caller waits for only ``wait`` seconds. Its own thread: a name whose DNS
+    never answers keeps that thread (until the resolver gives up), not one
+    that other endpoints' lookups queue behind."""
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except BaseException as exc:  # handed to the caller
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="webhook-dns", daemon=True).start()
+    if not done.wait(max(wait, 0.001)):
+        raise LookupTimeoutError(f"The host name {host} did not resolve in time.")
+    error: BaseException | None = outcome.get("error")
+    if error is not None:
+        raise error
+    infos: list[Any] = outcome["infos"]
+    return infos
 
 
 def _public(address: str) -> bool:
@@ -337,11 +352,14 @@ def _post(endpoint: WebhookEndpoint, message_id: str, at: datetime, body: str) -
     }
     url = endpoint.url
     # One deadline for the whole attempt: every lookup, connection and answer
-    # of every redirect it follows.
+    # of every redirect it follows. Socket timeouts bound each wait; the
+    # watchdog cuts the connection at the deadline, so a receiver that
+    # trickles its answer a byte at a time cannot hold the worker longer.
     deadline = time.monotonic() + settings.WEBHOOK_TIMEOUT_SECONDS
+    watchdog = _Watchdog(settings.WEBHOOK_TIMEOUT_SECONDS)
     try:
         for _ in range(settings.WEBHOOK_MAX_REDIRECTS + 1):
-            response = _post_once(url, headers, body, deadline)
+            response = _post_once(url, headers, body, deadline, watchdog)
             location = response.headers.get("Location")
             if response.status in (301, 302, 303, 307, 308) and location:
                 response.release_conn()
@@ -355,10 +373,60 @@ def _post(endpoint: WebhookEndpoint, message_id: str, at: datetime, body: str) -
     except UnsafeDestinationError as exc:
         return None, f"refused: {exc}", ""
     except Exception as exc:  # whatever a receiver does is its failure, recorded
+        if watchdog.expired:
+            return None, f"no answer in {settings.WEBHOOK_TIMEOUT_SECONDS:g} s", ""
         return None, f"{type(exc).__name__}: {exc}", ""
+    finally:
+        watchdog.cancel()
 
 
-def _post_once(url: str, headers: dict[str, str], body: str, deadline: float) -> urllib3.BaseHTTPResponse:
+class _Watchdog:
+    """Shuts down every connection it watches after ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            if sock is not None:
+                self._sockets.append(sock)
+            if self.expired:
+                self._cut()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._cut()
+
+    def _cut(self) -> None:
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(base: type[Any], watchdog: _Watchdog) -> type[Any]:
+    """``base`` (urllib3's HTTP or HTTPS connection) whose socket, once
+    connected, is the watchdog's to cut."""
+
+    class Watched(base):  # a subclass made per attempt
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    return Watched
+
+
+def _post_once(
+    url: str, headers: dict[str, str], body: str, deadline: float, watchdog: _Watchdog
+) -> urllib3.BaseHTTPResponse:
     address, port, host = check_destination(url, timeout=_left(deadline))
     parts = urlsplit(url)
     timeout = urllib3.Timeout(total=_left(deadline))
@@ -371,6 +439,7 @@ def _post_once(url: str, headers: dict[str, str], body: str, deadline: float) ->
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    pool.ConnectionCls = _watched(pool.ConnectionCls, watchdog)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -456,35 +525,35 @@ def prune(*, now: datetime | None = None, batch: int = PRUNE_BATCH) -> tuple[int
     """Housekeeping: forget up to ``batch`` finished deliveries (with their
     attempts) older than WEBHOOK_DELIVERY_KEEP_DAYS, and up to ``batch`` of
     the oldest domain events, dispatched more than DOMAIN_EVENT_KEEP_DAYS
-    ago, that no delivery refers to any more. Returns (deliveries, domain
-    events) forgotten. Cheap when there is nothing to forget (two indexed
-    reads), so every worker's housekeeping runs it."""
+    ago (a delivery that named one keeps its payload). Returns (deliveries,
+    domain events) forgotten. Cheap when there is nothing to forget (two
+    indexed reads), so every worker's housekeeping runs it."""
     now = now or timezone.now()
-    old_deliveries = list(
-        WebhookDelivery.objects.filter(
-            created_at__lt=now - timedelta(days=settings.WEBHOOK_DELIVERY_KEEP_DAYS)
+    with transaction.atomic():
+        # Locked, and pending ones left out under the lock: a resend that
+        # makes one pending again waits, or is waited for.
+        old_deliveries = list(
+            WebhookDelivery.objects.filter(
+                created_at__lt=now - timedelta(days=settings.WEBHOOK_DELIVERY_KEEP_DAYS)
+            )
+            .exclude(status=WebhookDelivery.Status.PENDING)
+            .order_by("created_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:batch]
         )
-        .exclude(status=WebhookDelivery.Status.PENDING)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:batch]
-    )
-    deliveries = 0
-    if old_deliveries:  # their attempts go with them (CASCADE)
-        deleted = WebhookDelivery.objects.filter(pk__in=old_deliveries).delete()[1]
-        deliveries = deleted.get(WebhookDelivery._meta.label, 0)
+        deliveries = 0
+        if old_deliveries:  # their attempts go with them (CASCADE)
+            deleted = WebhookDelivery.objects.filter(pk__in=old_deliveries).delete()[1]
+            deliveries = deleted.get(WebhookDelivery._meta.label, 0)
     # Ids grow with time: the oldest rows are the first ids (the primary key
-    # index, no scan of the table). A row some delivery still names (pending
-    # for a day, or kept longer) waits, and so do undispatched ones.
+    # index, no scan of the table). Undispatched ones wait.
     cutoff = now - timedelta(days=settings.DOMAIN_EVENT_KEEP_DAYS)
     oldest = DomainEvent.objects.order_by("id").values_list("id", "dispatched_at")[:batch]
     candidates = [pk for pk, dispatched_at in oldest if dispatched_at is not None and dispatched_at < cutoff]
     if not candidates:
         return deliveries, 0
-    needed = set(
-        WebhookDelivery.objects.filter(domain_event__in=candidates).values_list("domain_event_id", flat=True)
-    )
-    forgotten = DomainEvent.objects.filter(pk__in=[pk for pk in candidates if pk not in needed]).delete()[0]
-    return deliveries, forgotten
+    deleted = DomainEvent.objects.filter(pk__in=candidates).delete()[1]
+    return deliveries, deleted.get(DomainEvent._meta.label, 0)
 
 
 # --- Organizer actions ------------------------------------------------------------
@@ -508,10 +577,12 @@ def resend(delivery: WebhookDelivery) -> WebhookDelivery:
     day of retries, whatever became of it."""
     now = timezone.now()
     with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        resent = WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=WebhookDelivery.Status.PENDING, next_attempt_at=now, give_up_at=now + _retry_for(),
             claimed_until=None, delivered_at=None,
         )  # fmt: skip
+        if not resent:  # forgotten meanwhile (prune)
+            raise WebhookDelivery.DoesNotExist()
         _queue_on_commit([delivery.pk])
     delivery.refresh_from_db()
     return delivery

@@ -374,3 +374,21 @@ def test_a_wrong_event_scan_also_stays_within_5_queries(scan, organizer, member)
     data = [s for s in data if s in {"SELECT", "INSERT", "UPDATE", "DELETE"}]
     # user with roles, the scanned-at event, the locked ticket, the log, the ticket's own event
     assert len(data) <= 5, captured.captured_queries
+
+
+def test_only_the_nonce_constraint_makes_a_retry(registration, event, organizer, monkeypatch):
+    """Any other integrity error of the scan's writes is raised as itself,
+    not taken for a retry (whose replay would find no original scan)."""
+    from django.db import IntegrityError
+
+    from checkin import services
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("some other constraint")
+
+    monkeypatch.setattr(services, "registration_record", broken)
+    with pytest.raises(IntegrityError, match="some other constraint"):
+        services.checkin_scan(
+            ticket_code=registration.ticket_code, event=event, by=organizer, nonce=uuid.uuid4()
+        )
+    assert not Scan.objects.exists()
