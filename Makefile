@@ -10,7 +10,7 @@ DEV_ENV := DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test migrate lint bench-checkin profile-checkin bench-csv bench-cancel bench-api clean
+.PHONY: install run test migrate lint bench-checkin profile-checkin bench-csv bench-cancel bench-api bench-batch clean
 
 install: $(STAMP)
 
@@ -50,6 +50,9 @@ profile-checkin: install
 
 bench-api: install
 	PG_SERVER_OPTIONS="-c shared_buffers=1GB" bash scripts/with-postgres.sh $(BIN)/python bench/api_bench.py
+
+bench-batch: install
+	PG_SERVER_OPTIONS="-c shared_buffers=1GB" bash scripts/with-postgres.sh $(BIN)/python bench/batch_bench.py
 
 bench-cancel: install
 	bash scripts/with-postgres.sh $(BIN)/python bench/cancel_bench.py

@@ -20,9 +20,12 @@ class Scan(models.Model):
         # A nonce sent again with another ticket or event: answered 409, and
         # logged with nonce NULL (the original scan holds the (by, nonce)).
         NONCE_REUSED = "nonce_reused"
+        # An exit scan of someone who is not inside.
+        NOT_INSIDE = "not_inside"
 
     class Action(models.TextChoices):
-        CHECKIN = "checkin"
+        CHECKIN = "checkin"  # direction "in": an entry, or a re-entry after an exit
+        CHECKOUT = "checkout"  # direction "out": an exit
         UNDO = "undo"
 
     # A sequence, not a UUID: the log only grows, and inserts stay local in
@@ -46,6 +49,9 @@ class Scan(models.Model):
     # the phone read the code (it may send it later, after a network drop).
     nonce = models.UUIDField(null=True, blank=True)
     scanned_at = models.DateTimeField(null=True, blank=True)
+    # The client's name for the device that made the scan (a scanner page
+    # keeps one per install): offline scans arrive in batches, later.
+    device = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ("created_at", "id")

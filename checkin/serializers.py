@@ -12,14 +12,41 @@ from registrations.serializers import RegistrationSerializer
 from .models import Scan
 from .services import ScanOutcome
 
+DIRECTIONS = ("in", "out")
+DEVICE_HELP = "The client's name for the scanning device (e.g. one id per installed scanner page)."
+
 
 class ScanInputSerializer(serializers.Serializer):
-    ticket_code = serializers.CharField(max_length=255)
+    ticket_code = serializers.CharField(
+        max_length=255, help_text="The random ticket code or a signed ticket."
+    )
     event_id = StrictUUIDField()
     nonce = StrictUUIDField(required=False, allow_null=True, help_text="A UUID per scan: retries are safe.")
     scanned_at = OffsetDateTimeField(
         required=False, allow_null=True, help_text="When the phone read the code."
     )
+    direction = serializers.ChoiceField(
+        choices=DIRECTIONS, default="in", help_text="in: an entry; out: an exit."
+    )
+    device = serializers.CharField(max_length=64, required=False, allow_blank=True, help_text=DEVICE_HELP)
+
+
+class BatchScanSerializer(serializers.Serializer):
+    nonce = StrictUUIDField(help_text="A UUID per scan: sending the batch again changes nothing.")
+    ticket_code = serializers.CharField(
+        max_length=255, help_text="The random ticket code or a signed ticket."
+    )
+    scanned_at = OffsetDateTimeField(help_text="When the device read the code.")
+    direction = serializers.ChoiceField(choices=DIRECTIONS, default="in")
+
+
+BATCH_MAX = 500
+
+
+class BatchInputSerializer(serializers.Serializer):
+    event_id = StrictUUIDField()
+    device = serializers.CharField(max_length=64, required=False, allow_blank=True, help_text=DEVICE_HELP)
+    scans = serializers.ListField(child=BatchScanSerializer(), allow_empty=False, max_length=BATCH_MAX)
 
 
 class UndoInputSerializer(serializers.Serializer):
@@ -59,6 +86,9 @@ class ScanResultSerializer(serializers.Serializer):
     registration = serializers.SerializerMethodField(allow_null=True)
     checked_in_at = serializers.DateTimeField(allow_null=True)
     checked_in_by = UserRefSerializer(allow_null=True)
+    checked_in_device = serializers.CharField(
+        allow_null=True, help_text="The device that checked the ticket in, if it said."
+    )
 
     def to_representation(self, outcome: ScanOutcome) -> dict[str, Any]:
         # Built by hand, as RegistrationSerializer is (the door scan's hot
@@ -69,6 +99,7 @@ class ScanResultSerializer(serializers.Serializer):
             "registration": self.get_registration(outcome),
             "checked_in_at": None if checked_in_at is None else render_datetime(checked_in_at),
             "checked_in_by": None if by is None else {"id": str(by.pk), "full_name": by.full_name},
+            "checked_in_device": outcome.checked_in_device,
         }
 
     @extend_schema_field(
@@ -88,6 +119,16 @@ class ScanResultSerializer(serializers.Serializer):
         return RegistrationSerializer(context=self.context).to_representation(registration)
 
 
+class BatchScanResultSerializer(ScanResultSerializer):
+    # A nonce sent before with another ticket, event or direction is this
+    # scan's result here (a single scan answers it with a 409).
+    result = serializers.ChoiceField(choices=Scan.Result.choices)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = BatchScanResultSerializer(many=True, help_text="One per scan, in the order they were sent.")
+
+
 class ArrivalSerializer(serializers.Serializer):
     minute = serializers.DateTimeField()
     count = serializers.IntegerField(min_value=1)
@@ -99,6 +140,7 @@ class CheckinStatsSerializer(serializers.Serializer):
     not_checked_in = serializers.IntegerField()
     waitlisted = serializers.IntegerField()
     cancelled = serializers.IntegerField()
+    inside = serializers.IntegerField(help_text="Checked in and not gone out: inside now.")
     arrivals = ArrivalSerializer(many=True)
 
 

@@ -4,6 +4,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
@@ -29,6 +30,7 @@ class ScanOutcome:
     registration: Registration | None
     checked_in_at: datetime | None
     checked_in_by: User | None  # the user who checked the ticket in
+    checked_in_device: str | None = None  # and the device they did it with, if it said
 
 
 class _NonceAlreadyUsed(Exception):
@@ -99,7 +101,16 @@ def _refusal(registration: Registration, event: Event) -> str | None:
 def _outcome(result: str, registration: Registration | None) -> ScanOutcome:
     if registration is None or result == Result.WRONG_EVENT:
         return ScanOutcome(result, registration, None, None)
-    return ScanOutcome(result, registration, registration.checked_in_at, registration.checked_in_by)
+    return ScanOutcome(
+        result,
+        registration,
+        registration.checked_in_at,
+        registration.checked_in_by,
+        (registration.checked_in_device or None) if registration.checked_in_at else None,
+    )
+
+
+IN, OUT = "in", "out"
 
 
 def checkin_scan(
@@ -109,26 +120,84 @@ def checkin_scan(
     by: User | None,
     nonce: UUID | None = None,
     scanned_at: datetime | None = None,
+    direction: str = IN,
+    device: str = "",
 ) -> ScanOutcome:
-    """Scan a ticket at ``event``: check it in, or say why not.
+    """Scan a ticket at ``event``: let its attendee in (``direction`` "in")
+    or out ("out"), or say why not.
 
-    Locks the registration row for the transaction. Every attempt is logged
-    as a Scan. A ``nonce`` already used by ``by`` (a retry after a network
-    drop) returns the original scan's result and writes nothing: the unique
-    constraint on (by, nonce) decides, so concurrent retries are safe too.
-    The same nonce with another ticket code or event is no retry: the
-    attempt is logged (result ``nonce_reused``, without the nonce) and
-    NonceReusedError raised.
+    In: ``ok`` for the first entry (the check-in) and for a re-entry after
+    an exit; ``already_checked_in`` while inside. Out: ``ok`` when inside,
+    else ``not_inside``. Locks the registration row for the transaction.
+    Every attempt is logged as a Scan, with ``device`` (the client's name
+    for the device that scanned). A ``nonce`` already used by ``by`` (a
+    retry after a network drop, a batch sent again) returns the original
+    scan's result and writes nothing: the unique constraint on (by, nonce)
+    decides, so concurrent retries are safe too. The same nonce with
+    another ticket code, event or direction is no retry: the attempt is
+    logged (result ``nonce_reused``, without the nonce) and NonceReusedError
+    raised.
     """
+    if direction not in (IN, OUT):
+        raise ValueError(f"direction is 'in' or 'out', not {direction!r}")
+    device = device[:64]
     try:
-        return _scan(ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at)
+        return _scan(
+            ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at,
+            direction=direction, device=device,
+        )  # fmt: skip
     except _NonceAlreadyUsed:
-        return _replay(ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at)
+        return _replay(
+            ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at,
+            direction=direction, device=device,
+        )  # fmt: skip
+
+
+def checkin_batch(
+    *, event: Event, by: User | None, device: str, scans: list[dict[str, Any]]
+) -> list[ScanOutcome]:
+    """Scans a device made offline, each ``{nonce, ticket_code, scanned_at,
+    direction}``: one outcome per scan, in the order given.
+
+    They are applied oldest ``scanned_at`` first (of one ticket's entries in
+    the batch, the earliest is the one let in; the later ones are
+    ``already_checked_in`` with its time and device), each in its own
+    transaction, as ``checkin_scan`` with its nonce: a batch sent again
+    changes nothing and gets the same answers. A scan whose nonce was used
+    before for another scan is ``nonce_reused`` here (logged), not an error
+    for the whole batch. The server applies scans in the order they reach
+    it: a scan that arrives after another device's entry of the same ticket
+    was accepted is ``already_checked_in``, whatever its time; an ``ok``
+    once answered is never taken back."""
+    outcomes: list[ScanOutcome | None] = [None] * len(scans)
+    order = sorted(range(len(scans)), key=lambda i: (scans[i]["scanned_at"], i))
+    for i in order:
+        scan = scans[i]
+        try:
+            outcomes[i] = checkin_scan(
+                ticket_code=scan["ticket_code"],
+                event=event,
+                by=by,
+                nonce=scan["nonce"],
+                scanned_at=scan["scanned_at"],
+                direction=scan.get("direction", IN),
+                device=device,
+            )
+        except NonceReusedError:
+            outcomes[i] = ScanOutcome(Result.NONCE_REUSED, None, None, None)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 @transaction.atomic
 def _scan(
-    *, ticket_code: str, event: Event, by: User | None, nonce: UUID | None, scanned_at: datetime | None
+    *,
+    ticket_code: str,
+    event: Event,
+    by: User | None,
+    nonce: UUID | None,
+    scanned_at: datetime | None,
+    direction: str,
+    device: str,
 ) -> ScanOutcome:
     registration = _locked_registration(ticket_code, event)
     now = timezone.now()
@@ -137,34 +206,67 @@ def _scan(
         result = Result.INVALID
     elif refusal := _refusal(registration, event):
         result = refusal
-    elif registration.checked_in_at is not None:
+    elif direction == OUT:
+        result = Result.OK if registration.inside else Result.NOT_INSIDE
+    elif registration.inside:
         result = Result.ALREADY_CHECKED_IN
     else:
         result = Result.OK
+    first_entry = (
+        result == Result.OK
+        and direction == IN
+        and registration is not None
+        and not registration.checked_in_at
+    )
     try:
-        # The check-in, its log line and its domain event: one statement on
+        # The change, its log line and its domain event: one statement on
         # PostgreSQL (db.together).
         with db.together():
             if result == Result.OK and registration is not None:
-                # The same instant as the scan's created_at: stats find the
-                # scan that checked a registration in by this equality.
-                registration.checked_in_at, registration.checked_in_by = now, by
-                db.update(
-                    Registration, registration.pk, checked_in_at=now, checked_in_by_id=by.pk if by else None
+                _move(
+                    registration, direction=direction, first_entry=first_entry, by=by, device=device, now=now
                 )
-            _log(event, registration, ticket_code, Scan.Action.CHECKIN, result, by, now, nonce, scanned_at)
-            if result == Result.OK and registration is not None:
+            action = Scan.Action.CHECKIN if direction == IN else Scan.Action.CHECKOUT
+            _log(event, registration, ticket_code, action, result, by, now, nonce, scanned_at, device)
+            if first_entry and registration is not None:
                 # An ordinary scan through the API is not audited (the scan
                 # log is its record); from the admin or a command it is
-                # (eventmaster.audit).
+                # (eventmaster.audit). Exits and re-entries are the log's.
                 registration_record("checkin.created", registration, changes={"checked_in_at": (None, now)})
     except IntegrityError as exc:
         if nonce is None or not _nonce_taken(exc):
             raise
         # The nonce's unique constraint: leaving the atomic block with this
-        # exception rolls the check-in back.
+        # exception rolls the change back.
         raise _NonceAlreadyUsed() from exc
     return _outcome(result, registration)
+
+
+def _move(
+    registration: Registration,
+    *,
+    direction: str,
+    first_entry: bool,
+    by: User | None,
+    device: str,
+    now: datetime,
+) -> None:
+    if first_entry:
+        # The same instant as the scan's created_at: stats find the scan
+        # that checked a registration in by this equality.
+        registration.checked_in_at, registration.checked_in_by = now, by
+        registration.checked_in_device, registration.inside = device, True
+        db.update(
+            Registration,
+            registration.pk,
+            checked_in_at=now,
+            checked_in_by_id=by.pk if by else None,
+            checked_in_device=device,
+            inside=True,
+        )
+    else:  # a re-entry or an exit
+        registration.inside = direction == IN
+        db.update(Registration, registration.pk, inside=registration.inside)
 
 
 @transaction.atomic
@@ -184,8 +286,16 @@ def checkin_undo(*, ticket_code: str, event: Event, by: User | None) -> ScanOutc
         result = Result.UNDONE
         checked_in_at = registration.checked_in_at
         registration.checked_in_at = registration.checked_in_by = None
-        db.update(Registration, registration.pk, checked_in_at=None, checked_in_by_id=None)
-    _log(event, registration, ticket_code, Scan.Action.UNDO, result, by, now, None, None)
+        registration.checked_in_device, registration.inside = "", False
+        db.update(
+            Registration,
+            registration.pk,
+            checked_in_at=None,
+            checked_in_by_id=None,
+            checked_in_device="",
+            inside=False,
+        )
+    _log(event, registration, ticket_code, Scan.Action.UNDO, result, by, now, None, None, "")
     if result == Result.UNDONE and registration is not None:
         registration_record("checkin.undone", registration, changes={"checked_in_at": (checked_in_at, None)})
     return _outcome(result, registration)
@@ -214,6 +324,7 @@ def _log(
     now: datetime,
     nonce: UUID | None,
     scanned_at: datetime | None,
+    device: str,
 ) -> None:
     db.insert(
         Scan,
@@ -226,26 +337,39 @@ def _log(
         created_at=now,
         nonce=nonce,
         scanned_at=scanned_at,
+        device=device,
     )
 
 
 def _replay(
-    *, ticket_code: str, event: Event, by: User | None, nonce: UUID | None, scanned_at: datetime | None
+    *,
+    ticket_code: str,
+    event: Event,
+    by: User | None,
+    nonce: UUID | None,
+    scanned_at: datetime | None,
+    direction: str,
+    device: str,
 ) -> ScanOutcome:
     """The original scan's outcome, for a retry; only here, off the hot
     path, is the nonce's original request compared with this one."""
     original = Scan.objects.select_related(
         "registration__event", "registration__user", "registration__checked_in_by"
     ).get(by=by, nonce=nonce)
-    if original.ticket_code != ticket_code[:255] or original.event_id != event.pk:
-        _log_nonce_reused(ticket_code=ticket_code, event=event, by=by, scanned_at=scanned_at)
+    action = Scan.Action.CHECKIN if direction == IN else Scan.Action.CHECKOUT
+    if (
+        original.ticket_code != ticket_code[:255]
+        or original.event_id != event.pk
+        or original.action != action
+    ):
+        _log_nonce_reused(ticket_code=ticket_code, event=event, by=by, scanned_at=scanned_at, device=device)
         raise NonceReusedError()
     return _outcome(original.result, original.registration)
 
 
 @transaction.atomic
 def _log_nonce_reused(
-    *, ticket_code: str, event: Event, by: User | None, scanned_at: datetime | None
+    *, ticket_code: str, event: Event, by: User | None, scanned_at: datetime | None, device: str
 ) -> None:
     # Committed before the error is raised (callers must not wrap the scan in
     # a transaction that rolls back on it: the API's views do not). Nothing
@@ -263,4 +387,5 @@ def _log_nonce_reused(
         timezone.now(),
         None,
         scanned_at,
+        device,
     )

@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("checkin", views.CheckinView.as_view(), name="checkin"),
     path("checkin/undo", views.CheckinUndoView.as_view(), name="checkin-undo"),
+    path("checkin/batch", views.CheckinBatchView.as_view(), name="checkin-batch"),
     path(
         f"events/<{UUID}:event_id>/checkin-stats",
         views.EventCheckinStatsView.as_view(),

@@ -19,6 +19,9 @@ from . import services
 from .errors import NonceReusedError
 from .selectors import bundle_since, checkin_stats, door_bundle
 from .serializers import (
+    BatchInputSerializer,
+    BatchResultSerializer,
+    BatchScanResultSerializer,
     CheckinStatsSerializer,
     DoorBundleQuerySerializer,
     DoorBundleSerializer,
@@ -73,8 +76,30 @@ class CheckinView(_DoorView):
                 by=signed_in_user(request),
                 nonce=data.get("nonce"),
                 scanned_at=data.get("scanned_at"),
+                direction=data["direction"],
+                device=data.get("device", ""),
             )
         )
+
+
+@_unknown_event
+class CheckinBatchView(_DoorView):
+    """POST /checkin/batch: the scans a device made offline, synced at once."""
+
+    @extend_schema(
+        tags=TAGS,
+        request=BatchInputSerializer,
+        responses={200: BatchResultSerializer},
+        summary="Sync scans made offline: one result per scan, in order (docs/api.md, Offline scans)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validate_input(BatchInputSerializer, request.data)
+        event = self.door_event(data["event_id"])
+        outcomes = services.checkin_batch(
+            event=event, by=signed_in_user(request), device=data.get("device", ""), scans=data["scans"]
+        )
+        serializer = BatchScanResultSerializer(context={"request": request})
+        return Response({"results": [serializer.to_representation(outcome) for outcome in outcomes]})
 
 
 @_unknown_event

@@ -64,6 +64,11 @@ class Registration(models.Model):
         related_name="+",
         db_index=False,
     )
+    # The door device that checked the ticket in (the client's own name for
+    # it, from the scan), and whether the attendee is inside now: an exit
+    # scan clears it, a re-entry sets it again. Not indexed either.
+    checked_in_device = models.CharField(max_length=64, blank=True, default="", db_default="")
+    inside = models.BooleanField(default=False, db_default=False)
     # When it moved from the waitlist to confirmed (one UPDATE moves them all:
     # the promoted mails find theirs by this instant).
     promoted_at = models.DateTimeField(null=True, blank=True)

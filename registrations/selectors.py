@@ -116,12 +116,13 @@ def event_counts_drift(*, events: QuerySet[Event] | None = None) -> list[CountDr
 
 def registration_door_counts(*, event: Event) -> dict[str, int]:
     """An event's door counts: confirmed and waitlisted from its counter
-    columns (as loaded: pass a fresh row), checked in and cancelled
-    aggregated by the database in one query."""
+    columns (as loaded: pass a fresh row), checked in, cancelled and inside
+    now aggregated by the database in one query."""
     status = Registration.Status
     counts = Registration.objects.filter(event=event).aggregate(
         checked_in=Count("pk", filter=Q(status=status.CONFIRMED, checked_in_at__isnull=False)),
         cancelled=Count("pk", filter=Q(status=status.CANCELLED)),
+        inside=Count("pk", filter=Q(status=status.CONFIRMED, inside=True)),
     )
     return {
         "confirmed": event.confirmed_count,
@@ -129,6 +130,7 @@ def registration_door_counts(*, event: Event) -> dict[str, int]:
         "not_checked_in": event.confirmed_count - counts["checked_in"],
         "waitlisted": event.waitlisted_count,
         "cancelled": counts["cancelled"],
+        "inside": counts["inside"],
     }
 
 

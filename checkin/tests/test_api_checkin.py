@@ -21,7 +21,7 @@ from registrations.services import registration_cancel, registration_create
 
 pytestmark = pytest.mark.django_db
 
-SCAN_FIELDS = {"result", "registration", "checked_in_at", "checked_in_by"}
+SCAN_FIELDS = {"result", "registration", "checked_in_at", "checked_in_by", "checked_in_device"}
 
 
 def body_of(response, result: str) -> dict:

@@ -62,6 +62,7 @@ class TestStats:
             "not_checked_in": 1,
             "waitlisted": 1,
             "cancelled": 1,
+            "inside": 3,
             "arrivals": [
                 {"minute": "2030-05-01T18:00:00Z", "count": 2},
                 {"minute": "2030-05-01T18:03:00Z", "count": 1},
@@ -80,6 +81,7 @@ class TestStats:
             "not_checked_in": 0,
             "waitlisted": 0,
             "cancelled": 0,
+            "inside": 0,
             "arrivals": [],
         }
 
