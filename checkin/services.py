@@ -255,18 +255,18 @@ def _move(
         # The same instant as the scan's created_at: stats find the scan
         # that checked a registration in by this equality.
         registration.checked_in_at, registration.checked_in_by = now, by
-        registration.checked_in_device, registration.inside = device, True
+        registration.checked_in_device, registration.exited = device, False
         db.update(
             Registration,
             registration.pk,
             checked_in_at=now,
             checked_in_by_id=by.pk if by else None,
             checked_in_device=device,
-            inside=True,
+            exited=False,
         )
     else:  # a re-entry or an exit
-        registration.inside = direction == IN
-        db.update(Registration, registration.pk, inside=registration.inside)
+        registration.exited = direction == OUT
+        db.update(Registration, registration.pk, exited=registration.exited)
 
 
 @transaction.atomic
@@ -286,14 +286,14 @@ def checkin_undo(*, ticket_code: str, event: Event, by: User | None) -> ScanOutc
         result = Result.UNDONE
         checked_in_at = registration.checked_in_at
         registration.checked_in_at = registration.checked_in_by = None
-        registration.checked_in_device, registration.inside = "", False
+        registration.checked_in_device, registration.exited = "", False
         db.update(
             Registration,
             registration.pk,
             checked_in_at=None,
             checked_in_by_id=None,
             checked_in_device="",
-            inside=False,
+            exited=False,
         )
     _log(event, registration, ticket_code, Scan.Action.UNDO, result, by, now, None, None, "")
     if result == Result.UNDONE and registration is not None:

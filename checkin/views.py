@@ -2,7 +2,7 @@ from uuid import UUID
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +19,7 @@ from . import services
 from .errors import NonceReusedError
 from .selectors import bundle_since, checkin_stats, door_bundle
 from .serializers import (
+    BATCH_MAX,
     BatchInputSerializer,
     BatchResultSerializer,
     BatchScanResultSerializer,
@@ -28,6 +29,7 @@ from .serializers import (
     ScanInputSerializer,
     ScanResultSerializer,
     UndoInputSerializer,
+    render_door_bundle,
 )
 
 TAGS = ["checkin"]
@@ -93,6 +95,17 @@ class CheckinBatchView(_DoorView):
         summary="Sync scans made offline: one result per scan, in order (docs/api.md, Offline scans)",
     )
     def post(self, request: Request) -> Response:
+        scans = request.data.get("scans") if isinstance(request.data, dict) else None
+        if isinstance(scans, list) and len(scans) > BATCH_MAX:
+            # Refused before each of them is validated: that would cost
+            # seconds for a body of many thousands.
+            raise ValidationError(
+                {
+                    "scans": [
+                        ErrorDetail(f"Ensure this field has no more than {BATCH_MAX} elements.", "max_length")
+                    ]
+                }
+            )
         data = validate_input(BatchInputSerializer, request.data)
         event = self.door_event(data["event_id"])
         outcomes = services.checkin_batch(
@@ -161,4 +174,4 @@ class EventDoorBundleView(RuleAccess, APIView):
             since = bundle_since(query["since"])
             if since is None:
                 raise ValidationError({"since": ["Not a bundle version."]}, code="invalid")
-        return Response(DoorBundleSerializer(door_bundle(event=event, since=since)).data)
+        return Response(render_door_bundle(door_bundle(event=event, since=since)))

@@ -65,10 +65,13 @@ class Registration(models.Model):
         db_index=False,
     )
     # The door device that checked the ticket in (the client's own name for
-    # it, from the scan), and whether the attendee is inside now: an exit
-    # scan clears it, a re-entry sets it again. Not indexed either.
+    # it, from the scan), and whether the attendee went out since (an exit
+    # scan sets it, a re-entry clears it): inside = checked in and not
+    # exited. Stored this way round, a check-in by code that knows nothing
+    # of exits (an instance still serving the previous version during a
+    # deploy) leaves the attendee inside, with no backfill. Not indexed.
     checked_in_device = models.CharField(max_length=64, blank=True, default="", db_default="")
-    inside = models.BooleanField(default=False, db_default=False)
+    exited = models.BooleanField(default=False, db_default=False)
     # When it moved from the waitlist to confirmed (one UPDATE moves them all:
     # the promoted mails find theirs by this instant).
     promoted_at = models.DateTimeField(null=True, blank=True)
@@ -103,6 +106,11 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.event} ({self.status})"
+
+    @property
+    def inside(self) -> bool:
+        """Checked in, and not gone out since."""
+        return self.checked_in_at is not None and not self.exited
 
 
 class Mail(models.Model):

@@ -122,7 +122,7 @@ def registration_door_counts(*, event: Event) -> dict[str, int]:
     counts = Registration.objects.filter(event=event).aggregate(
         checked_in=Count("pk", filter=Q(status=status.CONFIRMED, checked_in_at__isnull=False)),
         cancelled=Count("pk", filter=Q(status=status.CANCELLED)),
-        inside=Count("pk", filter=Q(status=status.CONFIRMED, inside=True)),
+        inside=Count("pk", filter=Q(status=status.CONFIRMED, checked_in_at__isnull=False, exited=False)),
     )
     return {
         "confirmed": event.confirmed_count,

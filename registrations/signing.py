@@ -131,7 +131,11 @@ def ticket_key_active(event_id: Any) -> TicketKey:
 @transaction.atomic
 def ticket_key_rotate(event_id: Any) -> TicketKey:
     """Retire the event's active key (its tickets stay valid) and make a new
-    one, which signs every ticket from now on."""
+    one, which signs every ticket from now on. Two rotations at once take
+    turns on the event's row."""
+    from events.models import Event
+
+    list(Event.objects.select_for_update(no_key=True).filter(pk=event_id).values_list("pk", flat=True))
     TicketKey.objects.select_for_update().filter(event_id=event_id, retired_at__isnull=True).update(
         retired_at=timezone.now()
     )

@@ -165,7 +165,12 @@ class TestDoorBundle:
         assert "private" not in answer.content.decode()
         tickets = {a["ticket_id"]: a for a in body["attendees"]}
         assert str(waitlisted.pk) not in tickets and str(gone.pk) not in tickets
-        assert tickets[str(ann.pk)] == {"ticket_id": str(ann.pk), "name": "Ann", "checked_in_at": None}
+        assert tickets[str(ann.pk)] == {
+            "ticket_id": str(ann.pk),
+            "name": "Ann",
+            "checked_in_at": None,
+            "inside": False,
+        }
         assert str(bob.pk) in tickets and len(tickets) == Event.objects.get(pk=event.pk).confirmed_count
         assert body["revoked"] == [str(gone.pk)]
         assert body["full"] is True and body["event"]["id"] == str(event.pk) and body["version"].isdigit()
@@ -188,8 +193,28 @@ class TestDoorBundle:
         assert int(delta["version"]) > int(first["version"])
 
     def test_a_bad_version_is_400(self, bundle):
-        for bad, code in (("yesterday", "invalid"), ("-5", "invalid"), ("1" * 21, "max_length")):
+        bad_versions = (
+            ("yesterday", "invalid"), ("-5", "invalid"), ("\u00b2", "invalid"), ("9" * 20, "invalid"),
+            ("1" * 21, "max_length"),
+        )  # fmt: skip
+        for bad, code in bad_versions:
             assert_error(bundle(since=bad), 400, code, "since")
+        assert bundle(since="").json()["full"] is True  # empty: as if left out
+
+    def test_exits_re_entries_and_undos_are_in_the_delta(self, bundle, scan, event):
+        ann = registration_create(event=event, user=UserFactory(full_name="Ann"))
+        body_of(scan(ann.ticket_code), "ok")
+        Registration.objects.filter(event=event).update(created_at=timezone.now() - timedelta(minutes=5))
+        Scan.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+        Registration.objects.filter(pk=ann.pk).update(checked_in_at=timezone.now() - timedelta(minutes=5))
+        version = bundle().json()["version"]
+        assert bundle(since=version).json()["attendees"] == []
+        body_of(scan(ann.ticket_code, direction="out"), "ok")
+        (row,) = bundle(since=version).json()["attendees"]
+        assert row["ticket_id"] == str(ann.pk) and row["inside"] is False and row["checked_in_at"]
+        body_of(scan(ann.ticket_code, path="/api/v1/checkin/undo"), "undone")
+        (row,) = bundle(since=version).json()["attendees"]
+        assert row["checked_in_at"] is None and row["inside"] is False
 
     def test_who_may_fetch_it(self, bundle, event, staff_client, member_client, api_client, admin_client):
         assert bundle(client=staff_client).status_code == 200
