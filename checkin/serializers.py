@@ -6,7 +6,12 @@ from drf_spectacular.utils import Direction, PolymorphicProxySerializer, extend_
 from rest_framework import serializers
 
 from accounts.serializers import UserRefSerializer
-from eventmaster.api.serializers import OffsetDateTimeField, StrictUUIDField, render_datetime
+from eventmaster.api.serializers import (
+    OffsetDateTimeField,
+    StrictUUIDField,
+    refuse_other_json_types,
+    render_datetime,
+)
 from registrations.serializers import RegistrationSerializer
 
 from .models import Scan
@@ -38,6 +43,10 @@ class BatchScanSerializer(serializers.Serializer):
     )
     scanned_at = OffsetDateTimeField(help_text="When the device read the code.")
     direction = serializers.ChoiceField(choices=DIRECTIONS, default="in")
+
+    def to_internal_value(self, data: Any) -> Any:
+        refuse_other_json_types(self, data)  # a ticket_code of 0 is no code
+        return super().to_internal_value(data)
 
 
 BATCH_MAX = 500

@@ -85,6 +85,8 @@ class CheckinView(_DoorView):
 
 
 @_unknown_event
+@extend_validation_errors(["null", "invalid"], field_name="scans.INDEX", methods=["post"])
+@extend_validation_errors(["invalid"], field_name="scans.INDEX.non_field_errors", methods=["post"])
 class CheckinBatchView(_DoorView):
     """POST /checkin/batch: the scans a device made offline, synced at once."""
 
@@ -144,6 +146,11 @@ class EventCheckinStatsView(RuleAccess, APIView):
         return Response(CheckinStatsSerializer(checkin_stats(event=event)).data)
 
 
+@extend_validation_errors(
+    ["invalid", "max_length", "null_characters_not_allowed", "surrogate_characters_not_allowed"],
+    field_name="since",
+    methods=["get"],
+)
 class EventDoorBundleView(RuleAccess, APIView):
     """GET /events/{id}/door-bundle[?since=version]: for whoever may run
     that door (the owner, an admin, its door staff)."""

@@ -150,6 +150,9 @@ class TestBatch:
         assert_error(batch([good] * 501), 400, "max_length", "scans")
         assert_error(batch([{**good, "nonce": None}]), 400, "null", "scans.0.nonce")
         assert_error(batch([{**good, "direction": "up"}]), 400, "invalid_choice", "scans.0.direction")
+        assert_error(batch([{**good, "ticket_code": 0}]), 400, "invalid", "scans.0.ticket_code")
+        assert_error(batch([None]), 400, "null", "scans.0")
+        assert_error(batch(["a code"]), 400, "invalid", "scans.0.non_field_errors")
         assert_error(
             batch([{k: v for k, v in good.items() if k != "scanned_at"}]),
             400,

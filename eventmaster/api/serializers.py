@@ -20,7 +20,7 @@ def validate_input(
     """Validate request data with an input serializer (400 on errors) and
     return the validated data, for views that hand it to a service."""
     serializer = serializer_class(data=data, **kwargs)
-    _refuse_other_json_types(serializer, data)
+    refuse_other_json_types(serializer, data)
     serializer.is_valid(raise_exception=True)
     validated: dict[str, Any] = serializer.validated_data
     return validated
@@ -78,9 +78,10 @@ _JSON_TYPES: tuple[
 )
 
 
-def _refuse_other_json_types(serializer: serializers.Serializer[Any], data: object) -> None:
+def refuse_other_json_types(serializer: serializers.Serializer[Any], data: object) -> None:
     """A top-level value of another JSON type than the field's is a 400 with
-    the field's own (documented) ``invalid`` code."""
+    the field's own (documented) ``invalid`` code (a nested serializer calls
+    it for its own fields)."""
     if not isinstance(data, Mapping):
         return
     errors: dict[str, list[serializers.ErrorDetail]] = {}
