@@ -94,6 +94,23 @@ def _fresh_dispatch_schedule(settings):
     webhooks._last_scheduled = 0.0
 
 
+@pytest.fixture
+def slow_dns(monkeypatch):
+    """Lookups of slow-dns.example.org hang (until the test ends, at most
+    10 s); any other name resolves to 127.0.0.1."""
+    release = threading.Event()
+    real = webhooks.socket.getaddrinfo
+
+    def hanging(host, *args, **kwargs):
+        if host == "slow-dns.example.org":
+            release.wait(timeout=10)
+        return real("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", hanging)
+    yield
+    release.set()
+
+
 def endpoint_for(organizer, url, **fields) -> WebhookEndpoint:
     return WebhookEndpoint.objects.create(organizer=organizer, url=url, **fields)
 
@@ -493,46 +510,34 @@ class TestReviewFindings:
         assert not WebhookEndpoint.objects.exists()
 
     def test_a_lookup_that_hangs_is_a_503_in_the_api_and_a_form_error_in_the_admin(
-        self, organizer, organizer_client, client, settings, monkeypatch
+        self, organizer, organizer_client, client, settings, slow_dns
     ):
         from django.urls import reverse
 
         settings.WEBHOOK_TIMEOUT_SECONDS = 0.2
-        release = threading.Event()
-        real = webhooks.socket.getaddrinfo
-
-        def hanging(host, *args, **kwargs):
-            if host == "slow-dns.example.org":
-                release.wait(timeout=10)
-            return real("127.0.0.1", *args, **kwargs)
-
-        monkeypatch.setattr(webhooks.socket, "getaddrinfo", hanging)
-        try:
-            started = time.monotonic()
-            answer = organizer_client.post(
-                "/api/v1/webhooks", {"url": "https://slow-dns.example.org/x"}, format="json"
-            )
-            assert time.monotonic() - started < 2
-            assert_error(answer, 503, "service_unavailable")
-            assert answer["Retry-After"] == "5" and "did not resolve in time" in str(answer.json())
-            mine = endpoint_for(organizer, "https://hooks.example.org/x")
-            patched = organizer_client.patch(
-                f"/api/v1/webhooks/{mine.pk}", {"url": "https://slow-dns.example.org/y"}, format="json"
-            )
-            assert_error(patched, 503, "service_unavailable")
-            client.force_login(organizer)
-            form = {"url": "https://slow-dns.example.org/z", "event_types": "[]", "event": "", "active": "on"}
-            page = client.post(reverse("admin:events_webhookendpoint_add"), form)
-            assert page.status_code == 200 and "Try again in a moment" in page.content.decode()
-            # Bad input is a 400 whatever DNS does: the lookup comes last.
-            bad = organizer_client.post(
-                "/api/v1/webhooks",
-                {"url": "https://slow-dns.example.org/x", "event_types": ["event.exploded"]},
-                format="json",
-            )
-            assert_error(bad, 400, "invalid_choice", "event_types.0")
-        finally:
-            release.set()
+        started = time.monotonic()
+        answer = organizer_client.post(
+            "/api/v1/webhooks", {"url": "https://slow-dns.example.org/x"}, format="json"
+        )
+        assert time.monotonic() - started < 2
+        assert_error(answer, 503, "service_unavailable")
+        assert answer["Retry-After"] == "5" and "did not resolve in time" in str(answer.json())
+        mine = endpoint_for(organizer, "https://hooks.example.org/x")
+        patched = organizer_client.patch(
+            f"/api/v1/webhooks/{mine.pk}", {"url": "https://slow-dns.example.org/y"}, format="json"
+        )
+        assert_error(patched, 503, "service_unavailable")
+        client.force_login(organizer)
+        form = {"url": "https://slow-dns.example.org/z", "event_types": "[]", "event": "", "active": "on"}
+        page = client.post(reverse("admin:events_webhookendpoint_add"), form)
+        assert page.status_code == 200 and "Try again in a moment" in page.content.decode()
+        # Bad input is a 400 whatever DNS does: the lookup comes last.
+        bad = organizer_client.post(
+            "/api/v1/webhooks",
+            {"url": "https://slow-dns.example.org/x", "event_types": ["event.exploded"]},
+            format="json",
+        )
+        assert_error(bad, 400, "invalid_choice", "event_types.0")
         assert WebhookEndpoint.objects.get().url == "https://hooks.example.org/x"
 
     def test_the_admin_looks_the_url_up_once(self, organizer, client, settings, monkeypatch):
@@ -610,26 +615,14 @@ class TestReviewFindings:
         assert (attempt.status_code, attempt.error) == (None, "no answer in 0.5 s")
         assert elapsed < 3 and attempt.duration_ms < 2000
 
-    def test_names_that_never_resolve_do_not_hold_up_other_lookups(self, settings, monkeypatch):
+    def test_names_that_never_resolve_do_not_hold_up_other_lookups(self, settings, slow_dns):
         settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
-        release = threading.Event()
-        real = webhooks.socket.getaddrinfo
-
-        def hanging(host, *args, **kwargs):
-            if host == "slow-dns.example.org":
-                release.wait(timeout=10)
-            return real("127.0.0.1", *args, **kwargs)
-
-        monkeypatch.setattr(webhooks.socket, "getaddrinfo", hanging)
-        try:
-            for _ in range(8):  # more than any pool of lookup threads would hold
-                with pytest.raises(webhooks.LookupTimeoutError):
-                    webhooks.check_destination("https://slow-dns.example.org/x", timeout=0.05)
-            started = time.monotonic()
-            assert webhooks.check_destination("https://hooks.example.org/x", timeout=2)[0] == "127.0.0.1"
-            assert time.monotonic() - started < 1
-        finally:
-            release.set()
+        for _ in range(8):  # more than any pool of lookup threads would hold
+            with pytest.raises(webhooks.LookupTimeoutError):
+                webhooks.check_destination("https://slow-dns.example.org/x", timeout=0.05)
+        started = time.monotonic()
+        assert webhooks.check_destination("https://hooks.example.org/x", timeout=2)[0] == "127.0.0.1"
+        assert time.monotonic() - started < 1
 
 
 def test_the_housekeeping_forgets_old_finished_deliveries_and_the_outbox_rows_nobody_needs(
