@@ -53,7 +53,7 @@ BUNDLE_OVERLAP = timedelta(seconds=60)
 def door_bundle(*, event: Event, since: datetime | None = None) -> dict[str, Any]:
     """What a door device needs to answer offline (docs/api.md, "The door
     bundle"): the event, its public ticket keys, the confirmed attendees as
-    (registration id, name, check-in time, inside now) and the cancelled
+    (registration id, name, check-in time, inside now, checking-in device) and the cancelled
     tickets' ids (checkin.serializers.render_door_bundle renders it). With ``since`` (a previous bundle's
     ``version``) only the registrations changed after it: new, cancelled or
     promoted ones, and those with a scan since (an entry, an exit, an undo),
@@ -74,12 +74,12 @@ def door_bundle(*, event: Event, since: datetime | None = None) -> dict[str, Any
     revoked: list[Any] = []
     rows = registrations.filter(
         status__in=(Registration.Status.CONFIRMED, Registration.Status.CANCELLED)
-    ).values_list("pk", "status", "user__full_name", "checked_in_at", "exited")
-    for pk, status, name, checked_in_at, exited in rows.order_by("created_at", "pk").iterator(
+    ).values_list("pk", "status", "user__full_name", "checked_in_at", "exited", "checked_in_device")
+    for pk, status, name, checked_in_at, exited, device in rows.order_by("created_at", "pk").iterator(
         chunk_size=5000
     ):
         if status == Registration.Status.CONFIRMED:
-            attendees.append((pk, name, checked_in_at, checked_in_at is not None and not exited))
+            attendees.append((pk, name, checked_in_at, checked_in_at is not None and not exited, device))
         else:
             revoked.append(pk)
     return {

@@ -174,6 +174,7 @@ class _BundleAttendeeSerializer(serializers.Serializer):
     name = serializers.CharField()
     checked_in_at = serializers.DateTimeField(allow_null=True)
     inside = serializers.BooleanField(help_text="Checked in and not gone out since.")
+    checked_in_device = serializers.CharField(help_text="The device that checked them in, if it said.")
 
 
 class DoorBundleSerializer(serializers.Serializer):
@@ -211,8 +212,9 @@ def render_door_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
                 "name": name,
                 "checked_in_at": None if checked_in_at is None else render_datetime(checked_in_at),
                 "inside": inside,
+                "checked_in_device": device,
             }
-            for pk, name, checked_in_at, inside in bundle["attendees"]
+            for pk, name, checked_in_at, inside, device in bundle["attendees"]
         ],
         "revoked": [str(pk) for pk in bundle["revoked"]],
     }

@@ -26,6 +26,9 @@ urlpatterns = [
     path("admin", RedirectView.as_view(url="/admin/", permanent=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # The door scanner, a web app for phones (checkin/door.py).
+    path("door", RedirectView.as_view(url="/door/", permanent=True)),
+    path("door/", include("checkin.door_urls")),
     # Any other path under /api/ is a JSON 404, whatever the method.
     re_path(r"^api/", api_views.api_not_found),
 ]

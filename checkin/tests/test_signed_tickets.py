@@ -170,6 +170,7 @@ class TestDoorBundle:
             "name": "Ann",
             "checked_in_at": None,
             "inside": False,
+            "checked_in_device": "",
         }
         assert str(bob.pk) in tickets and len(tickets) == Event.objects.get(pk=event.pk).confirmed_count
         assert body["revoked"] == [str(gone.pk)]
@@ -203,7 +204,7 @@ class TestDoorBundle:
 
     def test_exits_re_entries_and_undos_are_in_the_delta(self, bundle, scan, event):
         ann = registration_create(event=event, user=UserFactory(full_name="Ann"))
-        body_of(scan(ann.ticket_code), "ok")
+        body_of(scan(ann.ticket_code, device="door-7"), "ok")
         Registration.objects.filter(event=event).update(created_at=timezone.now() - timedelta(minutes=5))
         Scan.objects.update(created_at=timezone.now() - timedelta(minutes=5))
         Registration.objects.filter(pk=ann.pk).update(checked_in_at=timezone.now() - timedelta(minutes=5))
@@ -212,6 +213,7 @@ class TestDoorBundle:
         body_of(scan(ann.ticket_code, direction="out"), "ok")
         (row,) = bundle(since=version).json()["attendees"]
         assert row["ticket_id"] == str(ann.pk) and row["inside"] is False and row["checked_in_at"]
+        assert row["checked_in_device"] == "door-7"  # the first entry's
         body_of(scan(ann.ticket_code, path="/api/v1/checkin/undo"), "undone")
         (row,) = bundle(since=version).json()["attendees"]
         assert row["checked_in_at"] is None and row["inside"] is False

@@ -3,60 +3,25 @@ event with a <script> in its description, publish it with the action, open
 the check-in dashboard and see the chart. Screenshots go to
 test-artifacts/screenshots/ (git-ignored)."""
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from checkin.services import checkin_scan
 from eventmaster.roles import Role
-from eventmaster.tests.server import installed
+from eventmaster.tests.browser import SHOTS, chromium
 from events.models import Event
 from registrations.services import registration_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
-# As root on these machines Chromium needs --no-sandbox; without the
-# background-networking features off it keeps calling out of a closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def browser():
-    # Debian's chromium: Playwright's own browser download cannot work offline.
-    executable = installed("chromium", "chromium")
-    if executable is None:
-        pytest.skip(
-            "Chromium is not installed and could not be installed here (Debian: apt-get install chromium)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own
-    # (synchronous) database calls are safe, so Django's guard is lifted here.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=executable, headless=True, args=CHROMIUM_ARGS
-            )
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as browser:
+        yield browser
 
 
 def test_organizer_creates_publishes_and_watches_the_door(browser, live_server):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     organizer = UserFactory(
         email="ada@example.org", full_name="Ada Organizer", roles=[Role.MEMBER, Role.ORGANIZER]
     )

@@ -1,0 +1,228 @@
+"""The door page in real headless Chromium with a fake camera that films QR
+codes the tests make (checkin/tests/camera.py): a scan online, three scans
+with the network gone, the queue sent when it is back, and two devices
+offline that both let the same ticket in, of which the server keeps one.
+Screenshots of every state go to test-artifacts/screenshots/door-*.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from checkin.models import Scan
+from eventmaster.roles import Role
+from eventmaster.tests.browser import SHOTS, chromium
+from events.tests.factories import EventFactory
+from registrations import signing
+from registrations.models import Registration
+from registrations.services import registration_cancel, registration_create
+
+from .camera import show
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def camera(tmp_path):
+    video = tmp_path / "camera.y4m"
+    show(video, None)
+    return video
+
+
+@pytest.fixture
+def browser(camera):
+    with chromium(
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    ) as browser:
+        yield browser
+
+
+@pytest.fixture
+def door():
+    """An event, a volunteer assigned to its door, and signed tickets."""
+    volunteer = UserFactory(
+        email="dora@example.org", full_name="Dora Door", roles=[Role.MEMBER, Role.CHECKIN]
+    )
+    event = EventFactory(title="Door Night", capacity=50)
+    event.staff.add(volunteer)
+    people = {
+        name: registration_create(event=event, user=UserFactory(full_name=name))
+        for name in ("Xena Online", "Ann Offline", "Carl Cancelled", "Bob Twice")
+    }
+    tickets = {name: signing.sign(registration) for name, registration in people.items()}
+    registration_cancel(registration=people["Carl Cancelled"], by=event.organizer)
+    return event, volunteer, people, tickets
+
+
+# A browser whose WebCrypto has no Ed25519 (Safari before 17, older phones):
+# the page verifies tickets with the vendored @noble/ed25519 instead.
+NO_WEBCRYPTO_ED25519 = """
+const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
+  (algorithm && (algorithm.name || algorithm)) === "Ed25519"
+    ? Promise.reject(new DOMException("Ed25519", "NotSupportedError"))
+    : importKey(format, data, algorithm, ...rest);
+"""
+
+
+def open_door(browser, live_server, volunteer, event, init_script=None):
+    """A new device (browser context): log in, pick the event, wait until
+    the service worker controls the page."""
+    context = browser.new_context(viewport={"width": 412, "height": 860}, permissions=["camera"])
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/door/")
+    page.fill("#email", volunteer.email)
+    page.fill("#password", DEFAULT_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.click(f"button[data-event-id='{event.pk}']", timeout=WAIT_MS)
+    page.wait_for_selector("#scan-view:not([hidden])")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=WAIT_MS)
+    return context, page, errors
+
+
+def answer(page, result, *, offline):
+    box = page.wait_for_selector(f"#answer[data-result='{result}']:not([hidden])", timeout=WAIT_MS)
+    assert box.get_attribute("data-offline") == ("true" if offline else "false")
+    return box
+
+
+def next_ticket(page, camera, text, shot):
+    """Put the next ticket before the camera while the answer is on screen,
+    keep a picture of that answer, then tap it away (the camera restarts)."""
+    show(camera, text)
+    page.screenshot(path=SHOTS / shot)
+    page.evaluate("document.getElementById('answer').click()")
+
+
+def net(page, text):
+    page.wait_for_function(
+        "text => document.getElementById('net').textContent === text", arg=text, timeout=WAIT_MS
+    )
+
+
+def test_online_scan_offline_scans_and_sync(browser, camera, live_server, door):
+    event, volunteer, _people, tickets = door
+    show(camera, tickets["Xena Online"])
+    context, page, errors = open_door(browser, live_server, volunteer, event)
+
+    # Installable: Chromium reads the manifest without a complaint and finds
+    # nothing missing but a profile that is not incognito (a test's is).
+    cdp = context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"].endswith("/door/manifest.webmanifest") and manifest["errors"] == []
+    missing = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert [e["errorId"] for e in missing] in ([], ["in-incognito"])
+
+    # Online: the server answers.
+    answer(page, "ok", offline=False)
+    assert page.inner_text("#answer-name") == "Xena Online"
+    next_ticket(page, camera, tickets["Ann Offline"], "door-1-online-ok.png")
+
+    # The network goes: answers come from the bundle, scans queue up.
+    context.set_offline(True)
+    answer(page, "ok", offline=True)
+    assert page.inner_text("#answer-name") == "Ann Offline"
+    next_ticket(page, camera, tickets["Carl Cancelled"], "door-2-offline-ok.png")
+    answer(page, "cancelled", offline=True)
+    assert page.inner_text("#answer-title") == "Cancelled ticket"
+    next_ticket(page, camera, tickets["Ann Offline"], "door-3-offline-cancelled.png")
+    answer(page, "already_checked_in", offline=True)
+    assert page.inner_text("#answer-name") == "Ann Offline"
+    assert "by door-" in page.inner_text("#answer-detail")  # this device, offline
+    next_ticket(page, camera, None, "door-4-offline-already-in.png")
+    net(page, "Offline, 3 scans waiting")
+    assert Scan.objects.filter(event=event).count() == 1  # only the online scan reached the server
+
+    # The page and its queue outlive a reload without the network.
+    page.reload()
+    page.wait_for_selector("#scan-view:not([hidden])", timeout=WAIT_MS)
+    net(page, "Offline, 3 scans waiting")
+    assert page.inner_text("#counts") == "2 inside of 3 attendees"
+    page.screenshot(path=SHOTS / "door-5-offline-waiting.png")
+
+    # Back online: the queue is sent by itself.
+    context.set_offline(False)
+    net(page, "Online, all scans sent")
+    page.screenshot(path=SHOTS / "door-6-synced.png")
+    checked_in = Registration.objects.filter(event=event, checked_in_at__isnull=False)
+    assert sorted(r.user.full_name for r in checked_in) == ["Ann Offline", "Xena Online"]
+    device = page.inner_text("#device")
+    log = list(Scan.objects.filter(event=event).order_by("created_at").values_list("result", "device"))
+    assert log == [
+        ("ok", device),
+        ("ok", device),
+        ("cancelled", device),
+        ("already_checked_in", device),
+    ]
+    assert errors == []
+    context.close()
+
+
+def test_two_devices_offline_let_a_ticket_in_once(browser, camera, live_server, door):
+    event, volunteer, people, tickets = door
+    first, first_page, first_errors = open_door(browser, live_server, volunteer, event)
+    second, second_page, second_errors = open_door(
+        browser, live_server, volunteer, event, init_script=NO_WEBCRYPTO_ED25519
+    )
+    # Both leave the scanner (their cameras stop: one fake camera serves the
+    # whole browser, and it reads its file again only when it starts).
+    for page in (first_page, second_page):
+        page.click("#change-event")
+        page.wait_for_selector("#events-view:not([hidden])")
+    for context in (first, second):
+        context.set_offline(True)
+    show(camera, tickets["Bob Twice"])
+    # Reopened without the network (from the service worker), each goes back
+    # to its event, starts its camera and lets Bob in.
+    for page in (first_page, second_page):
+        page.reload()
+        answer(page, "ok", offline=True)
+        assert page.inner_text("#answer-name") == "Bob Twice"
+        net(page, "Offline, 1 scan waiting")
+    show(camera, None)
+    second_page.screenshot(path=SHOTS / "door-7-second-device-offline-ok.png")
+    noble = "performance.getEntriesByType('resource').some(e => e.name.includes('noble-ed25519'))"
+    assert second_page.evaluate(noble) and not first_page.evaluate(noble)
+
+    # Typed on the second device: a signed ticket altered by one character
+    # is refused (and sent, for the log); a random code cannot be checked
+    # offline (and is not queued: nobody was let in on it).
+    second_page.evaluate("document.getElementById('answer').click()")
+    code = tickets["Bob Twice"]
+    second_page.fill("#code", code[:-1] + ("A" if code[-1] != "A" else "B"))
+    second_page.click("#code-form button")
+    answer(second_page, "invalid", offline=True)
+    second_page.evaluate("document.getElementById('answer').click()")
+    second_page.fill("#code", people["Ann Offline"].ticket_code)
+    second_page.click("#code-form button")
+    answer(second_page, "unverifiable", offline=True)
+    second_page.screenshot(path=SHOTS / "door-8-offline-random-code.png")
+    net(second_page, "Offline, 2 scans waiting")
+
+    first.set_offline(False)
+    net(first_page, "Online, all scans sent")
+    second.set_offline(False)
+    net(second_page, "Online, all scans sent")
+    second_page.evaluate("document.getElementById('answer').click()")
+    second_page.wait_for_selector("#recent li[data-settled='already_checked_in']")
+    second_page.screenshot(path=SHOTS / "door-9-second-device-synced.png")
+    assert first_page.query_selector("#recent li[data-settled='ok']")
+
+    bob = people["Bob Twice"]
+    results = sorted(Scan.objects.filter(registration=bob).values_list("result", flat=True))
+    assert results == ["already_checked_in", "ok"]
+    devices = {page.inner_text("#device") for page in (first_page, second_page)}
+    assert set(Scan.objects.filter(registration=bob).values_list("device", flat=True)) == devices
+    assert Scan.objects.filter(event=event, result="invalid").count() == 1
+    assert Scan.objects.filter(event=event).count() == 3
+    bob.refresh_from_db()
+    assert bob.checked_in_device == first_page.inner_text("#device")
+    assert first_errors == second_errors == []
