@@ -276,7 +276,10 @@ async function scan(code) {
     direction: state.direction,
   };
   let answer = null;
-  if (state.auth && navigator.onLine) {
+  // After a failure, scans are answered here until the server answers
+  // again (a sync or a bundle refresh finds out, every 15 s at the latest):
+  // a door with a dead link must not wait for a timeout at every ticket.
+  if (state.auth && navigator.onLine && state.reachable) {
     try {
       answer = await scanOnline(attempt);
     } catch (error) {
@@ -299,6 +302,7 @@ async function scanOnline(attempt) {
   const response = await api("checkin", {
     method: "POST",
     body: { ...attempt, device: state.device },
+    timeout: 3000,
   });
   if (response.status === 401) return null; // logged out: answer offline, send later
   const body = await response.json();
@@ -735,12 +739,16 @@ async function login(event) {
   }
 }
 
+// Logging out forgets the login and the attendee lists (names on a phone
+// that may be lost), never a scan not yet sent: those wait for the next login.
 async function logout() {
+  await sync();
   const refresh = state.auth?.refresh;
   if (refresh) await api("auth/logout", { method: "POST", body: { refresh } }).catch(() => {});
   await forgetLogin();
   await kvDelete("event");
-  state.event = null;
+  for (const name of ["bundles", "marks"]) await db(name, "readwrite", (s) => s.clear());
+  Object.assign(state, { event: null, version: null, people: new Map(), revoked: new Set(), recent: [] });
   showView("login-view");
 }
 
