@@ -5,14 +5,19 @@
 
 Builds a throwaway PostgreSQL database (221 published, upcoming events with
 registrations: one of 100,000, one of 2,000, the rest of 100; 60,000 members,
-each with an access token), starts gunicorn (bench.settings: the API plus the
-baselines of bench/urls.py) and drives it with wrk (bench/api.lua) for a fixed
+each with an access token), starts two gunicorns with the same workers, the
+API's (bench.settings: the API plus the baselines of bench/urls.py) and a
+bare Django project's (bench.settings_bare: startproject's middleware and
+DRF's defaults, the baselines alone, as issue #12 measured them), and
+drives them with wrk (bench/api.lua) for a fixed
 time per run, each group of paths alternating with its baseline for --rounds
 rounds: the event list (GET /api/v1/events?limit=20, anonymous) against a
-bare DRF ListAPIView of the same events; an event's detail (GET
+bare DRF ListAPIView of the same events (in the bare project; and, for
+comparison, through EventMaster's own stack); an event's detail (GET
 /api/v1/events/{id}, anonymous, at 100, 2,000 and 100,000 registrations) and
 door scans (POST /api/v1/checkin, never-scanned tickets of the
-100,000-registration event, each with a nonce) against the one-SELECT view;
+100,000-registration event, each with a nonce) against the one-SELECT view
+(in the bare project; and through EventMaster's stack, for comparison);
 registrations (POST /api/v1/events/{id}/registrations, each request a
 different member with a token of their own) on one hot event and spread over
 100 events, against the one-SELECT view, with each --workers count (the
@@ -97,6 +102,7 @@ class Kind:
     expect: int
     pool: Pool | None = None
     watch_locks: bool = False  # sample the sessions waiting for a lock
+    server: str = "api"  # or "bare": the bare Django project of bench/settings_bare.py
     runs: list = field(default_factory=list)  # measured
     warm: list = field(default_factory=list)  # warm-up
 
@@ -107,7 +113,9 @@ class Kind:
         return statistics.median(run[key] for run in self.runs)
 
 
-def run_wrk(wrk: str, kind: Kind, url: str, args, duration: int, cpu: dict) -> dict:
+def run_wrk(wrk: str, kind: Kind, servers: dict, args, duration: int, postmaster: int) -> dict:
+    url, gunicorn = servers[kind.server]
+    cpu = {"gunicorn": gunicorn, "postmaster": postmaster}
     env = {**os.environ, **kind.env, "WRK_THREADS": str(args.threads)}
     if kind.pool is not None:
         rate = max((run["rps"] for run in kind.runs + kind.warm), default=1000)
@@ -184,10 +192,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(workers: int, settings: str = "bench.settings") -> tuple[subprocess.Popen, str]:
     db = connection.settings_dict
     env = {
         **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings,
         "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -205,7 +214,7 @@ def start_server(workers: int) -> tuple[subprocess.Popen, str]:
         if process.poll() is not None:
             break
         try:
-            if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"{url}/bench/select", timeout=2).status_code == 200:
                 return process, url
         except requests.RequestException:
             pass
@@ -375,15 +384,15 @@ def check_content(url: str, data: Data) -> None:
 # --- Measuring ----------------------------------------------------------------
 
 
-def measure(wrk: str, url: str, args, title: str, kinds: list[Kind], cpu: dict) -> list[dict]:
+def measure(wrk: str, servers: dict, args, title: str, kinds: list[Kind], postmaster: int) -> list[dict]:
     """Run ``kinds`` in turn, ``args.rounds`` times (after a short warm-up
     run of each); kinds[0] is the baseline of the others."""
     print(f"\n{title}", flush=True)
     for kind in kinds:  # workers, connections, caches and prepared statements warm
-        kind.warm.append(run_wrk(wrk, kind, url, args, 2, cpu))
+        kind.warm.append(run_wrk(wrk, kind, servers, args, 2, postmaster))
     for _ in range(args.rounds):  # alternate, so drift on a shared machine hits all alike
         for kind in kinds:
-            kind.runs.append(run_wrk(wrk, kind, url, args, args.duration, cpu))
+            kind.runs.append(run_wrk(wrk, kind, servers, args, args.duration, postmaster))
     base = kinds[0]
     rows = []
     for kind in kinds:
@@ -421,8 +430,9 @@ def format_row(row: dict, baseline: bool = False) -> str:
     )
 
 
-def select_kind(data: Data) -> Kind:
-    return Kind("one-SELECT view", {"MODE": "select", "TICKETS": str(data.select_tickets)}, 200)
+def select_kind(data: Data, server: str = "bare") -> Kind:
+    name = "one-SELECT view, bare Django" if server == "bare" else "one-SELECT view, EventMaster's stack"
+    return Kind(name, {"MODE": "select", "TICKETS": str(data.select_tickets)}, 200, server=server)
 
 
 def unanswered_at_most(args, kinds: list[Kind]) -> int:
@@ -517,7 +527,7 @@ def main() -> None:
     setup_test_environment()
     began = time.perf_counter()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    server = None
+    server = bare = None
     workdir = Path(tempfile.mkdtemp(prefix="api-bench-"))
     try:
         data = build(args, workdir)
@@ -533,19 +543,25 @@ def main() -> None:
             if not paths:
                 continue
             server, url = start_server(workers)
-            cpu = {"gunicorn": server.pid, "postmaster": postmaster}
-            print(f"\n=== gunicorn {workers} workers ===", flush=True)
+            bare, bare_url = start_server(workers, "bench.settings_bare")
+            servers = {"api": (url, server.pid), "bare": (bare_url, bare.pid)}
+            print(
+                f"\n=== gunicorn {workers} workers (and a bare Django project's, for the baselines) ===",
+                flush=True,
+            )
             get = {"MODE": "get"}
             if "list" in paths:
                 check_content(url, data)
-                rows += measure(wrk, url, args, f"event list, page of 20 ({workers} workers)", [
-                    Kind("bare DRF ListAPIView (page of 20)", {**get, "TARGET": "/bench/events?limit=20"}, 200),
+                bare_list = {**get, "TARGET": "/bench/events?limit=20"}
+                rows += measure(wrk, servers, args, f"event list, page of 20 ({workers} workers)", [
+                    Kind("bare DRF ListAPIView (page of 20), bare Django", bare_list, 200, server="bare"),
+                    Kind("bare DRF ListAPIView, EventMaster's stack", bare_list, 200),
                     Kind("GET /api/v1/events?limit=20", {**get, "TARGET": "/api/v1/events?limit=20"}, 200),
-                ], cpu)  # fmt: skip
+                ], postmaster)  # fmt: skip
             if {"detail", "scan"} & paths:
                 from checkin.models import Scan
 
-                kinds = [select_kind(data)]
+                kinds = [select_kind(data), select_kind(data, "api")]
                 if "detail" in paths:
                     for event, size in (
                         (data.small, "100 registrations"),
@@ -559,7 +575,9 @@ def main() -> None:
                                 "TOKEN": data.organizer_token}  # fmt: skip
                     kinds.append(Kind("POST /api/v1/checkin (100,000)", scan_env, 200, data.tickets))
                 last_scan = Scan.objects.order_by("-id").values_list("id", flat=True).first() or 0
-                rows += measure(wrk, url, args, f"event detail and door scan ({workers} workers)", kinds, cpu)
+                rows += measure(
+                    wrk, servers, args, f"event detail and door scan ({workers} workers)", kinds, postmaster
+                )
                 if "scan" in paths:
                     check_scans(args, last_scan, kinds[-1])
             if "register" in paths:
@@ -572,10 +590,11 @@ def main() -> None:
                     Kind(f"{path}, {SPREAD_EVENTS} events",
                          {**register, "EVENTS": ",".join(str(e.pk) for e in data.spread)}, 201, data.members, True),
                 ]  # fmt: skip
-                rows += measure(wrk, url, args, f"registration ({workers} workers)", kinds, cpu)
+                rows += measure(wrk, servers, args, f"registration ({workers} workers)", kinds, postmaster)
                 check_registrations(args, data, since, kinds[1:])
             stop_server(server)
-            server = None
+            stop_server(bare)
+            server = bare = None
         print(f"\nAll results (medians of {args.rounds} rounds of {args.duration}s; ratios are path ÷ the "
               f"group's baseline, its first row)\n{HEADER}")  # fmt: skip
         group = None
@@ -586,8 +605,9 @@ def main() -> None:
             print(format_row(row, row["kind"] == row["baseline"]))
         print(f"\ntotal run time {time.perf_counter() - began:.0f}s", flush=True)
     finally:
-        if server is not None:
-            stop_server(server)
+        for process in (server, bare):
+            if process is not None:
+                stop_server(process)
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         for path in workdir.iterdir():

@@ -90,6 +90,9 @@ def main() -> None:
                 cursor.execute("ANALYZE registrations_registration")
             url = f"/api/v1/events/{event.pk}/door-bundle"
             full_time, full_size = timed(lambda url=url: client.get(url, headers=headers))
+            gzip_time, gzip_size = timed(
+                lambda url=url: client.get(url, headers={**headers, "Accept-Encoding": "gzip"})
+            )
             version = client.get(url, headers=headers).json()["version"]
             time.sleep(0.01)
             for registration in Registration.objects.filter(
@@ -100,7 +103,8 @@ def main() -> None:
                 lambda url=url, v=version: client.get(f"{url}?since={v}", headers=headers)
             )
             delta = json.loads(client.get(f"{url}?since={version}", headers=headers).content)
-            print(f"{size:>7,} registrations: full bundle {full_time * 1000:6.0f} ms, {full_size / 1e6:5.2f} MB; "
+            print(f"{size:>7,} registrations: full bundle {full_time * 1000:6.0f} ms, {full_size / 1e6:5.2f} MB "
+                  f"(gzip: {gzip_time * 1000:6.0f} ms, {gzip_size / 1e6:5.2f} MB); "
                   f"delta after 100 scans {delta_time * 1000:5.0f} ms, {delta_size / 1e3:5.1f} kB "
                   f"({len(delta['attendees'])} attendees)", flush=True)  # fmt: skip
     finally:

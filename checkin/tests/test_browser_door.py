@@ -6,6 +6,8 @@ Screenshots of every state go to test-artifacts/screenshots/door-*.png."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -111,12 +113,21 @@ def answer(page, result, *, offline):
     return box
 
 
-def next_ticket(page, camera, text, shot):
+def next_ticket(page, camera, text, shot, before_next=None):
     """Put the next ticket before the camera while the answer is on screen,
     keep a picture of that answer, then tap it away (the camera restarts)."""
     show(camera, text)
     page.screenshot(path=SHOTS / shot)
+    if before_next is not None:
+        before_next()
     page.evaluate("document.getElementById('answer').click()")
+
+
+def type_code(page, code, result, *, offline):
+    page.evaluate("document.getElementById('answer').click()")
+    page.fill("#code", code)
+    page.click("#code-form button")
+    return answer(page, result, offline=offline)
 
 
 def net(page, text):
@@ -141,10 +152,10 @@ def test_online_scan_offline_scans_and_sync(browser, camera, live_server, door):
     # Online: the server answers.
     answer(page, "ok", offline=False)
     assert page.inner_text("#answer-name") == "Xena Online"
-    next_ticket(page, camera, tickets["Ann Offline"], "door-1-online-ok.png")
-
-    # The network goes: answers come from the bundle, scans queue up.
-    context.set_offline(True)
+    # The network goes (before the camera restarts on Ann): answers come
+    # from the bundle, scans queue up.
+    offline = lambda: context.set_offline(True)  # noqa: E731
+    next_ticket(page, camera, tickets["Ann Offline"], "door-1-online-ok.png", before_next=offline)
     answer(page, "ok", offline=True)
     assert page.inner_text("#answer-name") == "Ann Offline"
     next_ticket(page, camera, tickets["Carl Cancelled"], "door-2-offline-ok.png")
@@ -255,21 +266,72 @@ def test_two_devices_offline_let_a_ticket_in_once(browser, camera, live_server, 
 def test_a_failing_server_is_offline_until_it_answers_again(browser, live_server, door):
     event, volunteer, _people, tickets = door
     context, page, errors = open_door(browser, live_server, volunteer, event)
-    failing = "**/api/v1/checkin*"  # the scan and the batch
-    page.route(failing, lambda route: route.fulfill(status=503, json={"detail": "down"}))
-    page.fill("#code", tickets["Xena Online"])
-    page.click("#code-form button")
-    answer(page, "ok", offline=True)  # from the bundle, not an error
+    # A scan gets no answer at all (a dead link behind working Wi-Fi); a
+    # batch gets a 503.
+    page.route("**/api/v1/checkin", lambda route: None)
+    page.route("**/api/v1/checkin/batch", lambda route: route.fulfill(status=503, json={"detail": "down"}))
+    type_code(page, tickets["Xena Online"], "ok", offline=True)  # after 3 s, from the bundle
     net(page, "Offline, 1 scan waiting")
-    page.evaluate("document.getElementById('answer').click()")
-    # Answered here at once now, not after a timeout at every ticket.
-    page.fill("#code", tickets["Ann Offline"])
-    page.click("#code-form button")
-    answer(page, "ok", offline=True)
+    # The next ones are answered at once, not after a timeout each.
+    started = time.monotonic()
+    type_code(page, tickets["Ann Offline"], "ok", offline=True)
+    assert time.monotonic() - started < 2
+    type_code(page, tickets["Ann Offline"], "already_checked_in", offline=True)
     assert Scan.objects.count() == 0
-    page.unroute(failing)
-    net(page, "Online, all scans sent")  # the next sync, within 15 s
+    page.unroute("**/api/v1/checkin")
+    page.unroute("**/api/v1/checkin/batch")
+    net(page, "Online, all scans sent")  # the next try, within 15 s
     assert Registration.objects.filter(event=event, checked_in_at__isnull=False).count() == 2
-    assert set(Scan.objects.values_list("result", flat=True)) == {"ok"}
+    assert sorted(Scan.objects.values_list("result", flat=True)) == ["already_checked_in", "ok", "ok"]
+    assert errors == []
+    context.close()
+
+
+def test_exits_other_events_and_a_cancel_learnt_online(browser, live_server, door):
+    event, volunteer, people, tickets = door
+    other = EventFactory(title="Other Night")
+    other.staff.add(volunteer)
+    context, page, errors = open_door(browser, live_server, volunteer, other)
+    # Another event picked after: its tickets are its own, not "wrong event".
+    page.click("#change-event")
+    page.click(f"button[data-event-id='{event.pk}']", timeout=WAIT_MS)
+    page.wait_for_selector("#scan-view:not([hidden])")
+    xena = tickets["Xena Online"]
+    type_code(page, xena, "ok", offline=False)
+    page.click("#dir-out")
+    type_code(page, xena, "ok", offline=False)
+    assert page.inner_text("#answer-title") == "Goodbye"
+    page.screenshot(path=SHOTS / "door-10-exit.png")
+    type_code(page, xena, "not_inside", offline=False)
+
+    # Ann is cancelled on the server; the device learns it with its next
+    # bundle (here: picking the event again), then loses the network.
+    registration_cancel(registration=people["Ann Offline"], by=event.organizer)
+    page.click("#change-event")
+    page.click(f"button[data-event-id='{event.pk}']", timeout=WAIT_MS)
+    page.wait_for_selector("#scan-view:not([hidden])")
+    context.set_offline(True)
+    page.click("#dir-in")
+    type_code(page, tickets["Ann Offline"], "cancelled", offline=True)
+    page.click("#dir-out")
+    type_code(page, xena, "not_inside", offline=True)  # her exit came with the bundle
+    page.click("#dir-in")
+    type_code(page, xena, "ok", offline=True)  # back in
+    page.click("#dir-out")
+    type_code(page, xena, "ok", offline=True)  # and out again
+    page.click("#dir-in")
+    type_code(page, xena, "ok", offline=True)
+    net(page, "Offline, 5 scans waiting")
+    context.set_offline(False)
+    net(page, "Online, all scans sent")
+    xena_row = people["Xena Online"]
+    xena_row.refresh_from_db()
+    assert xena_row.inside
+    log = list(Scan.objects.filter(event=event).order_by("id").values_list("action", "result"))
+    assert log == [
+        ("checkin", "ok"), ("checkout", "ok"), ("checkout", "not_inside"),
+        ("checkin", "cancelled"), ("checkout", "not_inside"), ("checkin", "ok"), ("checkout", "ok"),
+        ("checkin", "ok"),
+    ]  # fmt: skip
     assert errors == []
     context.close()

@@ -2,6 +2,8 @@
 (GET /events/{id}/door-bundle), on both databases."""
 
 import base64
+import gzip
+import json
 import uuid
 from datetime import timedelta
 
@@ -217,6 +219,18 @@ class TestDoorBundle:
         body_of(scan(ann.ticket_code, path="/api/v1/checkin/undo"), "undone")
         (row,) = bundle(since=version).json()["attendees"]
         assert row["checked_in_at"] is None and row["inside"] is False
+
+    def test_compressed_for_clients_that_accept_it(self, organizer_client, event):
+        for name in ("Ann", "Bob"):
+            registration_create(event=event, user=UserFactory(full_name=name))
+        url = f"/api/v1/events/{event.pk}/door-bundle"
+        plain = organizer_client.get(url)
+        packed = organizer_client.get(url, headers={"Accept-Encoding": "gzip, br"})
+        assert "Content-Encoding" not in plain and packed["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in packed["Vary"]
+        unpacked = json.loads(gzip.decompress(packed.content))
+        assert unpacked["attendees"] == plain.json()["attendees"] and len(unpacked["attendees"]) == 2
+        assert len(packed.content) < len(plain.content)
 
     def test_who_may_fetch_it(self, bundle, event, staff_client, member_client, api_client, admin_client):
         assert bundle(client=staff_client).status_code == 200

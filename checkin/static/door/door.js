@@ -19,6 +19,7 @@ const state = {
   device: "",
   direction: "in",
   event: null, // the bundle's event
+  opening: null, // the event being opened
   version: null,
   keys: new Map(), // key id -> {raw: Uint8Array, key: Promise<CryptoKey|null>}
   people: new Map(), // ticket id -> {name, checked_in_at, inside, device}
@@ -27,10 +28,15 @@ const state = {
   reachable: navigator.onLine,
   syncing: false,
   syncRefused: "",
-  recent: [], // the last scans: {nonce, code, answer}
+  generation: 0, // one more at each logout: answers asked for before it are dropped
+  recent: [], // the last scans: {nonce, code, answer, settled}
 };
 
-// ---- IndexedDB: kv (auth, device, event), bundles, queue, marks -------------
+// ---- IndexedDB ------------------------------------------------------------------
+// kv: auth, device, event. bundles: one per event. queue: scans not yet
+// answered by the server. marks: what this device's scans changed, laid over
+// the bundle until a newer bundle says it too. refused: scans the server
+// refused as malformed (kept, never sent again).
 
 const DB = new Promise((resolve, reject) => {
   const request = indexedDB.open("eventmaster-door", 1);
@@ -38,20 +44,25 @@ const DB = new Promise((resolve, reject) => {
     const db = request.result;
     db.createObjectStore("kv");
     db.createObjectStore("bundles", { keyPath: "event.id" });
-    db.createObjectStore("queue", { keyPath: "nonce" });
-    // What this device did offline, laid over the bundle until the server's
-    // next bundle says it too.
+    db.createObjectStore("queue", { keyPath: "nonce" }).createIndex("event", "event_id");
     db.createObjectStore("marks", { keyPath: ["event_id", "ticket_id"] });
+    db.createObjectStore("refused", { keyPath: "nonce" });
   };
   request.onsuccess = () => resolve(request.result);
   request.onerror = () => reject(request.error);
 });
 
-async function db(name, mode, work) {
+// One transaction over ``names`` (a store's name, or several): ``work`` gets
+// the store (or an object of them) and may return a request, whose result
+// is the promise's once the transaction has committed.
+async function db(names, mode, work) {
   const database = await DB;
   return new Promise((resolve, reject) => {
-    const transaction = database.transaction(name, mode);
-    const request = work(transaction.objectStore(name));
+    const transaction = database.transaction(names, mode);
+    const stores = Array.isArray(names)
+      ? Object.fromEntries(names.map((name) => [name, transaction.objectStore(name)]))
+      : transaction.objectStore(names);
+    const request = work(stores);
     transaction.oncomplete = () => resolve(request ? request.result : undefined);
     transaction.onerror = () => reject(transaction.error);
     transaction.onabort = () => reject(transaction.error);
@@ -60,51 +71,89 @@ async function db(name, mode, work) {
 const kvGet = (key) => db("kv", "readonly", (s) => s.get(key));
 const kvPut = (key, value) => db("kv", "readwrite", (s) => s.put(value, key));
 const kvDelete = (key) => db("kv", "readwrite", (s) => s.delete(key));
+const queuedNonces = async () => new Set(await db("queue", "readonly", (s) => s.getAllKeys()));
+
+// Scans, bundle updates and logouts take turns: what one decides from the
+// local state is not changed under it by another.
+let turn = Promise.resolve();
+function exclusive(work) {
+  const run = turn.then(work, work);
+  turn = run.catch(() => {});
+  return run;
+}
 
 // ---- The API ------------------------------------------------------------------
 
-// The server could not be reached, or failed (5xx, 429): answer offline.
+// The server could not be reached or did not answer as the API does (a
+// network error, a timeout, a 5xx or 429, a redirect or a page that is not
+// JSON: a captive portal's, a proxy's): answer offline, send later.
 class Unreachable extends Error {}
 
-async function api(path, { method = "GET", body, timeout = 5000 } = {}) {
-  const send = async () => {
-    const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (state.auth) headers.Authorization = `Bearer ${state.auth.access}`;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeout);
-    try {
-      return await fetch(API + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: controller.signal,
-        cache: "no-store",
-      });
-    } catch (error) {
-      throw new Unreachable(String(error));
-    } finally {
-      clearTimeout(timer);
+const WITHOUT_TOKEN = new Set(["auth/login", "auth/refresh"]);
+
+// {status, body}: the answer and its JSON (null for a 204). The timeout
+// covers the body too.
+async function api(path, { method = "GET", body, timeout = 5000, again = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (state.auth && !WITHOUT_TOKEN.has(path)) headers.Authorization = `Bearer ${state.auth.access}`;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeout);
+  let status;
+  let answer = null;
+  try {
+    const response = await fetch(API + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: controller.signal,
+      cache: "no-store",
+    });
+    status = response.status;
+    if (response.redirected) throw new Unreachable("redirected: a captive portal?");
+    if (status >= 500 || status === 429) throw new Unreachable(`HTTP ${status}`);
+    if (status !== 204) {
+      if (!(response.headers.get("Content-Type") || "").includes("json")) {
+        throw new Unreachable(`HTTP ${status}, not the API`);
+      }
+      answer = await response.json();
     }
-  };
-  let response = await send();
-  if (response.status === 401 && state.auth && !path.startsWith("auth/") && (await refreshToken())) {
-    response = await send();
+  } catch (error) {
+    throw error instanceof Unreachable ? error : new Unreachable(String(error));
+  } finally {
+    clearTimeout(timer);
   }
-  if (response.status >= 500 || response.status === 429) throw new Unreachable(`HTTP ${response.status}`);
+  if (status === 401 && state.auth && !WITHOUT_TOKEN.has(path) && !again && (await refreshToken())) {
+    return api(path, { method, body, timeout, again: true });
+  }
   setReachable(true);
-  return response;
+  return { status, body: answer };
 }
 
-async function refreshToken() {
-  const response = await api("auth/refresh", { method: "POST", body: { refresh: state.auth.refresh } });
-  if (!response.ok) {
-    await forgetLogin(); // expired or logged out elsewhere: the scans stay queued
-    return false;
+// The API's error shape: {type, errors: [{code, detail, attr}]}.
+const problem = (body, otherwise) => body?.errors?.[0]?.detail || otherwise;
+
+// One refresh at a time: refresh tokens rotate, and a second use of one is
+// refused (which would log the door out).
+let refreshing = null;
+function refreshToken() {
+  refreshing ??= renewLogin().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+async function renewLogin() {
+  const auth = state.auth;
+  if (!auth) return false;
+  const { status, body } = await api("auth/refresh", { method: "POST", body: { refresh: auth.refresh } });
+  if (status === 200) {
+    await saveLogin({ ...auth, access: body.access, refresh: body.refresh });
+    return true;
   }
-  const tokens = await response.json();
-  await saveLogin({ ...state.auth, access: tokens.access, refresh: tokens.refresh });
-  return true;
+  if (state.auth && state.auth.refresh !== auth.refresh) return true; // renewed meanwhile
+  await forgetLogin(); // expired or logged out elsewhere: the scans stay queued
+  return false;
 }
 
 async function saveLogin(auth) {
@@ -122,7 +171,7 @@ function setReachable(reachable) {
   if (state.reachable !== reachable) {
     state.reachable = reachable;
     render();
-    if (reachable) sync();
+    if (reachable) syncSoon();
   }
 }
 
@@ -175,6 +224,10 @@ function readTicket(code) {
   };
 }
 
+// What the server would refuse as malformed (docs/api.md): never queued.
+const SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const sendable = (code) => code.length <= 255 && !code.includes("\u0000") && !SURROGATE.test(code);
+
 let noble = null; // @noble/ed25519, loaded only where WebCrypto lacks Ed25519
 
 async function webCryptoKey(raw) {
@@ -185,9 +238,7 @@ async function webCryptoKey(raw) {
   }
 }
 
-async function signatureGood(ticket) {
-  const key = state.keys.get(ticket.kid);
-  if (!key) return false;
+async function signatureGood(ticket, key) {
   const cryptoKey = await key.key;
   if (cryptoKey) return crypto.subtle.verify({ name: "Ed25519" }, cryptoKey, ticket.signature, ticket.message);
   noble ??= await import(html.dataset.noble);
@@ -216,9 +267,17 @@ function useBundle(bundle, marks) {
   for (const mark of marks) state.people.set(mark.ticket_id, { ...state.people.get(mark.ticket_id), ...mark.person });
 }
 
+function forgetEvent() {
+  Object.assign(state, { event: null, version: null, keys: new Map(), people: new Map(), revoked: new Set() });
+}
+
 async function openEvent(eventId) {
-  const saved = await db("bundles", "readonly", (s) => s.get(eventId));
-  if (saved) useBundle(saved, await eventMarks(eventId));
+  state.opening = eventId;
+  await exclusive(async () => {
+    forgetEvent();
+    const saved = await db("bundles", "readonly", (s) => s.get(eventId));
+    if (saved) useBundle(saved, await eventMarks(eventId));
+  });
   await kvPut("event", eventId);
   try {
     await refreshBundle(eventId);
@@ -226,88 +285,140 @@ async function openEvent(eventId) {
     if (!(error instanceof Unreachable)) throw error;
     setReachable(false);
   }
-  return state.event !== null;
+  render();
+  return state.event?.id === eventId;
 }
 
 const eventMarks = (eventId) =>
   db("marks", "readonly", (s) => s.getAll(IDBKeyRange.bound([eventId, ""], [eventId, "\uffff"])));
 
-async function refreshBundle(eventId = state.event.id) {
+// One fetch of an event's bundle at a time.
+const fetching = new Map();
+function refreshBundle(eventId = state.event?.id) {
+  if (!eventId) return Promise.resolve();
+  if (!fetching.has(eventId)) {
+    fetching.set(
+      eventId,
+      fetchBundle(eventId).finally(() => fetching.delete(eventId)),
+    );
+  }
+  return fetching.get(eventId);
+}
+
+async function fetchBundle(eventId) {
+  const generation = state.generation;
+  // A mark whose scan was still queued when the bundle was asked for stays:
+  // the bundle may have been read before the scan reached the server.
   const asked = Date.now();
+  const queued = await queuedNonces();
   const saved = await db("bundles", "readonly", (s) => s.get(eventId));
-  const since = saved ? `?since=${encodeURIComponent(saved.version)}` : "";
-  const response = await api(`events/${eventId}/door-bundle${since}`, { timeout: 60000 });
-  if (response.status === 401) {
+  const known = state.event?.id === eventId && state.version ? state.version : saved?.version;
+  const since = saved && known ? `?since=${encodeURIComponent(known)}` : "";
+  const { status, body } = await api(`events/${eventId}/door-bundle${since}`, { timeout: 60000 });
+  if (status === 401) {
     await forgetLogin(); // keep the saved bundle; scans wait for a new login
     return;
   }
-  if (response.status === 403 || response.status === 404) {
-    const problem = await response.json();
-    throw new Error(problem.detail || "You may not run this door.");
-  }
-  if (!response.ok) throw new Unreachable(`HTTP ${response.status}`);
-  const delta = await response.json();
-  let bundle = delta;
-  if (!delta.full && saved) {
-    // Changed or new attendees replace theirs; cancelled ones leave the list.
-    const attendees = new Map(saved.attendees.map((a) => [a.ticket_id, a]));
-    for (const a of delta.attendees) attendees.set(a.ticket_id, a);
-    for (const id of delta.revoked) attendees.delete(id);
-    const revoked = new Set([...saved.revoked, ...delta.revoked]);
-    for (const a of delta.attendees) revoked.delete(a.ticket_id);
-    bundle = { ...delta, attendees: [...attendees.values()], revoked: [...revoked] };
-  }
-  await db("bundles", "readwrite", (s) => s.put(bundle));
-  await forgetMarks(eventId, asked);
-  if (!state.event || state.event.id === eventId) useBundle(bundle, await eventMarks(eventId));
+  if (status !== 200) throw new Error(problem(body, "You may not run this door."));
+  await exclusive(async () => {
+    if (generation !== state.generation) return; // logged out meanwhile
+    const current = state.event?.id === eventId || state.opening === eventId;
+    const unchanged =
+      saved && !body.full && !body.attendees.length && !body.revoked.length && sameKeys(saved.keys, body.keys);
+    let bundle = saved;
+    if (!unchanged) {
+      bundle = body;
+      if (!body.full && saved) {
+        // Changed or new attendees replace theirs; cancelled ones leave the list.
+        const attendees = new Map(saved.attendees.map((a) => [a.ticket_id, a]));
+        for (const a of body.attendees) attendees.set(a.ticket_id, a);
+        for (const id of body.revoked) attendees.delete(id);
+        const revoked = new Set([...saved.revoked, ...body.revoked]);
+        for (const a of body.attendees) revoked.delete(a.ticket_id);
+        bundle = { ...body, attendees: [...attendees.values()], revoked: [...revoked] };
+      }
+      await db("bundles", "readwrite", (s) => s.put(bundle));
+    }
+    const marks = await keptMarks(eventId, asked, queued);
+    if (!current) return;
+    if (unchanged && state.event?.id === eventId) {
+      state.version = body.version; // nothing to write for an empty delta (11 MB at 100,000)
+      applyMarks(marks);
+    } else {
+      useBundle({ ...bundle, version: body.version }, marks);
+    }
+  });
   render();
+}
+
+const sameKeys = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+function applyMarks(marks) {
+  for (const mark of marks) state.people.set(mark.ticket_id, { ...state.people.get(mark.ticket_id), ...mark.person });
+}
+
+// Drops the marks a bundle asked for at ``asked`` says too; returns the rest.
+async function keptMarks(eventId, asked, queued) {
+  const marks = await eventMarks(eventId);
+  const stale = marks.filter((m) => m.at < asked && !queued.has(m.nonce));
+  await db("marks", "readwrite", (s) => stale.forEach((m) => s.delete([m.event_id, m.ticket_id])));
+  return marks.filter((m) => !stale.includes(m));
 }
 
 // ---- Scans --------------------------------------------------------------------
 
 async function scan(code) {
-  code = code.trim();
-  if (!code || !state.event) return;
+  let answer;
   const attempt = {
     nonce: crypto.randomUUID(),
-    event_id: state.event.id,
-    ticket_code: code,
+    event_id: state.event?.id,
+    ticket_code: code.trim(),
     scanned_at: new Date().toISOString(),
     direction: state.direction,
   };
-  let answer = null;
-  // After a failure, scans are answered here until the server answers
-  // again (a sync or a bundle refresh finds out, every 15 s at the latest):
-  // a door with a dead link must not wait for a timeout at every ticket.
-  if (state.auth && navigator.onLine && state.reachable) {
-    try {
-      answer = await scanOnline(attempt);
-    } catch (error) {
-      if (!(error instanceof Unreachable)) throw error;
-      setReachable(false);
+  try {
+    if (!attempt.ticket_code || !state.event) return;
+    answer = null;
+    // While this event has scans waiting, new ones join the queue: the
+    // server gets them in the order they were made, and an entry this
+    // device let in offline is not let in again online.
+    const waiting = await db("queue", "readonly", (s) => s.index("event").count(attempt.event_id));
+    if (!waiting && state.auth && navigator.onLine && state.reachable) {
+      try {
+        answer = await scanOnline(attempt);
+      } catch (error) {
+        if (!(error instanceof Unreachable)) throw error;
+        setReachable(false);
+      }
     }
+    // Unanswered: the server may still have recorded it; the same nonce
+    // makes sending it again safe.
+    if (answer === null) answer = await exclusive(() => scanOffline(attempt));
+  } catch (error) {
+    console.error(error);
+    answer = { result: "error", detail: String(error.message || error), online: false };
   }
-  if (answer === null) {
-    answer = await scanOffline(attempt);
-    // The server may have recorded it before the answer was lost: the
-    // same nonce makes sending it again safe.
-    if (answer.queue) await queueScan(attempt);
-  }
-  state.recent.unshift({ nonce: attempt.nonce, code, answer });
+  if (!answer) return;
+  state.recent.unshift({ nonce: attempt.nonce, code: attempt.ticket_code, answer });
   state.recent.length = Math.min(state.recent.length, 30);
   show(answer);
+  if (answer.queue && state.reachable) syncSoon();
 }
 
 async function scanOnline(attempt) {
-  const response = await api("checkin", {
+  const { status, body } = await api("checkin", {
     method: "POST",
     body: { ...attempt, device: state.device },
     timeout: 3000,
   });
-  if (response.status === 401) return null; // logged out: answer offline, send later
-  const body = await response.json();
-  if (response.status === 403) return { result: "forbidden", detail: body.detail };
-  if (response.status !== 200) return { result: "invalid", detail: body.detail };
+  if (status === 401) return null; // logged out: answer offline, send later
+  if (status === 409) throw new Unreachable("busy"); // a lock timeout (docs/api.md, Retries)
+  if (status === 403 || status === 404) {
+    return { result: "forbidden", detail: problem(body, ""), direction: attempt.direction, online: true };
+  }
+  if (status !== 200) {
+    return { result: "invalid", detail: problem(body, ""), direction: attempt.direction, online: true };
+  }
   const answer = serverAnswer(body, attempt.direction);
   const ticketId = body.registration?.id;
   if (ticketId && (body.result === "ok" || body.result === "already_checked_in")) {
@@ -318,10 +429,21 @@ async function scanOnline(attempt) {
       checked_in_at: body.checked_in_at,
       device: body.checked_in_device,
     };
-    await mark(ticketId, person, attempt.nonce);
+    await exclusive(() => {
+      state.people.set(ticketId, person);
+      return db("marks", "readwrite", (s) => s.put(markOf(attempt, ticketId, person)));
+    });
   }
   return answer;
 }
+
+const markOf = (attempt, ticketId, person) => ({
+  event_id: attempt.event_id,
+  ticket_id: ticketId,
+  person,
+  nonce: attempt.nonce,
+  at: Date.now(),
+});
 
 function serverAnswer(body, direction) {
   const registration = body.registration || {};
@@ -336,8 +458,22 @@ function serverAnswer(body, direction) {
   };
 }
 
+// The answer from the bundle; the scan and what it changed are written
+// together (one transaction), or nothing is.
 async function scanOffline(attempt) {
-  const ticket = readTicket(attempt.ticket_code);
+  const { answer, ticketId, person } = await decideOffline(attempt);
+  if (answer.queue) {
+    await db(["queue", "marks"], "readwrite", ({ queue, marks }) => {
+      queue.put(attempt);
+      if (person) marks.put(markOf(attempt, ticketId, person));
+    });
+    if (person) state.people.set(ticketId, person);
+    await countWaiting();
+  }
+  return answer;
+}
+
+async function decideOffline(attempt) {
   const answer = (result, person = {}, queue = true) => ({
     result,
     direction: attempt.direction,
@@ -347,43 +483,28 @@ async function scanOffline(attempt) {
     online: false,
     queue,
   });
-  if (ticket === null) return answer("unverifiable", {}, false); // a random code needs the server
-  if (!ticket.readable) return answer("invalid");
-  if (ticket.event_id !== state.event.id) return answer("wrong_event");
-  if (!(await signatureGood(ticket))) return answer("invalid");
-  if (state.event.status === "cancelled") return answer("event_cancelled");
-  if (state.revoked.has(ticket.ticket_id)) return answer("cancelled", state.people.get(ticket.ticket_id));
+  const decided = (result, person, queue) => ({ answer: answer(result, person, queue) });
+  if (!sendable(attempt.ticket_code)) return decided("invalid", {}, false);
+  const ticket = readTicket(attempt.ticket_code);
+  if (ticket === null) return decided("unverifiable", {}, false); // a random code needs the server
+  if (!ticket.readable) return decided("invalid");
+  if (ticket.event_id !== state.event.id) return decided("wrong_event");
+  const key = state.keys.get(ticket.kid);
+  if (!key) return decided("unverifiable", {}, false); // a key newer than this bundle
+  if (!(await signatureGood(ticket, key))) return decided("invalid");
+  if (state.event.status === "cancelled") return decided("event_cancelled");
+  if (state.revoked.has(ticket.ticket_id)) return decided("cancelled", state.people.get(ticket.ticket_id));
   // A good signature not in the bundle: confirmed after the bundle was made
   // (only confirmed registrations get signed tickets).
   const person = state.people.get(ticket.ticket_id) || { name: "", inside: false };
+  const ticketId = ticket.ticket_id;
   if (attempt.direction === "out") {
-    if (!person.inside) return answer("not_inside", person);
-    await mark(ticket.ticket_id, { ...person, inside: false }, attempt.nonce);
-    return answer("ok", person);
+    if (!person.inside) return decided("not_inside", person);
+    return { answer: answer("ok", person), ticketId, person: { ...person, inside: false } };
   }
-  if (person.inside) return answer("already_checked_in", person);
+  if (person.inside) return decided("already_checked_in", person);
   const entered = { ...person, inside: true, checked_in_at: attempt.scanned_at, device: state.device };
-  await mark(ticket.ticket_id, entered, attempt.nonce);
-  return answer("ok", person);
-}
-
-// What a scan changed, kept over the bundle (and a reload) until a bundle
-// asked for after it, and after the scan reached the server, says it too.
-async function mark(ticketId, person, nonce) {
-  state.people.set(ticketId, person);
-  const record = { event_id: state.event.id, ticket_id: ticketId, person, nonce, at: Date.now() };
-  await db("marks", "readwrite", (s) => s.put(record));
-}
-
-async function forgetMarks(eventId, before) {
-  const waiting = new Set(await db("queue", "readonly", (s) => s.getAllKeys()));
-  const stale = (await eventMarks(eventId)).filter((m) => m.at < before && !waiting.has(m.nonce));
-  await db("marks", "readwrite", (s) => stale.forEach((m) => s.delete([m.event_id, m.ticket_id])));
-}
-
-async function queueScan(attempt) {
-  await db("queue", "readwrite", (s) => s.put(attempt));
-  await countWaiting();
+  return { answer: answer("ok", person), ticketId, person: entered };
 }
 
 async function countWaiting() {
@@ -393,20 +514,27 @@ async function countWaiting() {
 
 // ---- Sync -----------------------------------------------------------------------
 
+function syncSoon() {
+  sync().catch(fail);
+}
+
 async function sync() {
   if (state.syncing || !state.auth || !navigator.onLine) return;
   state.syncing = true;
   let sent = 0;
+  const refusedEvents = new Set();
   try {
     for (;;) {
-      const waiting = await db("queue", "readonly", (s) => s.getAll());
+      const waiting = (await db("queue", "readonly", (s) => s.getAll())).filter(
+        (scan) => !refusedEvents.has(scan.event_id),
+      );
       if (waiting.length === 0) break;
       const eventId = waiting[0].event_id;
       const batch = waiting
         .filter((s) => s.event_id === eventId)
         .sort((a, b) => a.scanned_at.localeCompare(b.scanned_at))
         .slice(0, BATCH_SIZE);
-      const response = await api("checkin/batch", {
+      const { status, body } = await api("checkin/batch", {
         method: "POST",
         timeout: 30000,
         body: {
@@ -420,17 +548,28 @@ async function sync() {
           })),
         },
       });
-      if (response.status !== 200) {
-        // Refused (a lost role, say): keep every scan and say why.
-        const problem = await response.json().catch(() => ({}));
-        state.syncRefused = problem.detail || `the server refused them (HTTP ${response.status})`;
-        break;
+      const results = body?.results;
+      if (status === 200 && Array.isArray(results) && results.length === batch.length) {
+        await exclusive(() => db("queue", "readwrite", (s) => batch.forEach((scan) => s.delete(scan.nonce))));
+        batch.forEach((scan, i) => settle(scan.nonce, results[i].result));
+        sent += batch.length;
+        state.syncRefused = "";
+      } else if (status === 400 && malformed(body, batch).length) {
+        // The server can never take these: set aside (kept), the rest go on.
+        const bad = malformed(body, batch);
+        await db(["queue", "refused"], "readwrite", ({ queue, refused }) => {
+          for (const scan of bad) {
+            queue.delete(scan.nonce);
+            refused.put({ ...scan, reason: problem(body, "malformed") });
+          }
+        });
+        bad.forEach((scan) => settle(scan.nonce, "refused"));
+      } else {
+        // Refused as a whole (a lost role, an event gone): every scan stays,
+        // the header says why, and other events' scans still go.
+        state.syncRefused = problem(body, `the server refused them (HTTP ${status})`);
+        refusedEvents.add(eventId);
       }
-      state.syncRefused = "";
-      const { results } = await response.json();
-      await db("queue", "readwrite", (s) => batch.forEach((scan) => s.delete(scan.nonce)));
-      results.forEach((result, i) => settle(batch[i].nonce, result));
-      sent += batch.length;
       await countWaiting();
     }
   } catch (error) {
@@ -443,11 +582,16 @@ async function sync() {
   if (sent && state.event) await refreshBundle().catch(() => {});
 }
 
+// The batch's scans a 400 names (attr "scans.<index>.<field>").
+function malformed(body, batch) {
+  const indexes = (body?.errors || []).map((e) => /^scans\.(\d+)\./.exec(e.attr || "")).filter(Boolean);
+  return [...new Set(indexes.map((m) => batch[Number(m[1])]).filter(Boolean))];
+}
+
 // The server's verdict on a scan answered offline, shown in the list.
 function settle(nonce, result) {
   const entry = state.recent.find((r) => r.nonce === nonce);
-  if (entry) entry.settled = result.result;
-  render();
+  if (entry) entry.settled = result;
 }
 
 // ---- The answer on screen -------------------------------------------------------
@@ -464,6 +608,8 @@ const TITLES = {
   forbidden: "Not your door",
   unverifiable: "Can't check offline",
   nonce_reused: "Scan again",
+  refused: "Refused by the server",
+  error: "Error: scan again",
 };
 
 function tone(result) {
@@ -493,7 +639,7 @@ function describe(answer) {
     case "event_cancelled":
       return "This event was cancelled";
     case "unverifiable":
-      return "Scan the QR code, or wait for the network";
+      return "Only the server can check this code: wait for the network";
     case "forbidden":
       return answer.detail || "";
     default:
@@ -522,6 +668,7 @@ function show(answer) {
 }
 
 function dismiss() {
+  wakeAudio();
   const box = $("answer");
   if (box.hidden) return;
   clearTimeout(answerTimer);
@@ -531,6 +678,16 @@ function dismiss() {
 }
 
 let audio = null;
+
+// Browsers let a page make sounds once someone has touched it.
+function wakeAudio() {
+  try {
+    audio ??= new AudioContext();
+    if (audio.state === "suspended") audio.resume().catch(() => {});
+  } catch {
+    // No sound here.
+  }
+}
 
 function sound(kind) {
   try {
@@ -604,11 +761,11 @@ function readFrame() {
     const image = context.getImageData(0, 0, canvas.width, canvas.height);
     const found = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "attemptBoth" });
     const now = Date.now();
-    if (found?.data) {
+    if (found?.data?.trim()) {
       if (found.data !== lastCode || now - lastSeenAt > 1500) {
         lastCode = found.data;
         lastSeenAt = now;
-        scan(found.data).catch(fail);
+        scan(found.data); // ends in an answer on screen, whose dismissal restarts the camera
         return;
       }
       lastSeenAt = now;
@@ -670,18 +827,21 @@ async function showEvents() {
   const list = $("event-list");
   list.replaceChildren();
   let events = [];
+  // Events that started up to a week ago (a conference runs for days) or later.
+  const after = new Date(Date.now() - 7 * 24 * 3600 * 1000).toISOString();
   try {
-    const response = await api("events/managed?status=published&ordering=start_at&limit=100");
-    if (response.status === 401) return showView("login-view");
-    events = (await response.json()).items || [];
+    const query = `status=published&ordering=start_at&limit=100&starts_after=${encodeURIComponent(after)}`;
+    const { status, body } = await api(`events/managed?${query}`);
+    if (status === 401) return showView("login-view");
+    events = body?.items || [];
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
     setReachable(false);
     // Offline: the events whose bundle this device keeps.
     events = (await db("bundles", "readonly", (s) => s.getAll())).map((b) => b.event);
   }
-  const soon = Date.now() - 12 * 3600 * 1000;
-  events = events.filter((e) => Date.parse(e.end_at) > soon);
+  const recent = Date.now() - 12 * 3600 * 1000;
+  events = events.filter((e) => Date.parse(e.end_at) > recent);
   if (events.length === 0) $("events-error").textContent = "No event for you to run now.";
   for (const event of events) {
     const item = document.createElement("li");
@@ -699,7 +859,7 @@ async function showEvents() {
 }
 
 async function pickEvent(eventId) {
-  sound("ok"); // a tap: the browser lets the page make sounds from now on
+  wakeAudio();
   try {
     if (await openEvent(eventId)) return showView("scan-view");
     $("events-error").textContent = "Offline, and this device has no list for that event yet.";
@@ -717,20 +877,20 @@ function fail(error) {
 
 async function login(event) {
   event.preventDefault();
+  wakeAudio();
   $("login-error").textContent = "";
   try {
-    const response = await api("auth/login", {
+    const { status, body } = await api("auth/login", {
       method: "POST",
       body: { email: $("email").value, password: $("password").value },
     });
-    const body = await response.json();
-    if (!response.ok) {
-      $("login-error").textContent = body.detail || "Could not log in.";
+    if (status !== 200) {
+      $("login-error").textContent = problem(body, "Could not log in.");
       return;
     }
     await saveLogin({ access: body.access, refresh: body.refresh, user: body.user });
     $("password").value = "";
-    sync();
+    syncSoon();
     if (state.event) showView("scan-view");
     else await showEvents();
   } catch (error) {
@@ -740,15 +900,30 @@ async function login(event) {
 }
 
 // Logging out forgets the login and the attendee lists (names on a phone
-// that may be lost), never a scan not yet sent: those wait for the next login.
+// that may be lost), never a scan not yet sent: those, and what they
+// changed, wait for the next login.
 async function logout() {
-  await sync();
+  await sync().catch(() => {});
   const refresh = state.auth?.refresh;
   if (refresh) await api("auth/logout", { method: "POST", body: { refresh } }).catch(() => {});
+  await exclusive(async () => {
+    state.generation += 1;
+    const queued = await queuedNonces();
+    await db(["bundles", "marks"], "readwrite", ({ bundles, marks }) => {
+      bundles.clear();
+      marks.openCursor().onsuccess = (found) => {
+        const cursor = found.target.result;
+        if (!cursor) return;
+        if (!queued.has(cursor.value.nonce)) cursor.delete();
+        cursor.continue();
+      };
+    });
+    forgetEvent();
+    state.opening = null;
+    state.recent = [];
+  });
   await forgetLogin();
   await kvDelete("event");
-  for (const name of ["bundles", "marks"]) await db(name, "readwrite", (s) => s.clear());
-  Object.assign(state, { event: null, version: null, people: new Map(), revoked: new Set(), recent: [] });
   showView("login-view");
 }
 
@@ -780,15 +955,21 @@ async function start() {
   }
   window.addEventListener("online", () => {
     setReachable(true);
-    sync();
+    syncSoon();
   });
   window.addEventListener("offline", () => render());
+  document.addEventListener("pointerdown", wakeAudio, { capture: true });
+  // Every 15 s online: send what waits, then fetch what changed (both also
+  // find out whether the server answers again).
   setInterval(() => {
     if (!navigator.onLine) return;
-    if (state.waiting) sync();
-    else if (state.event && state.auth) refreshBundle().catch(() => {});
+    sync()
+      .then(() => (state.event && state.auth ? refreshBundle() : null))
+      .catch((error) => (error instanceof Unreachable ? setReachable(false) : fail(error)));
   }, SYNC_EVERY_MS);
   navigator.serviceWorker?.register(html.dataset.sw).catch(fail);
+  // Ask the browser not to evict the queue under storage pressure.
+  navigator.storage?.persist?.().catch(() => {});
 
   const eventId = await kvGet("event");
   if (eventId && (await db("bundles", "readonly", (s) => s.get(eventId)))) {
@@ -801,7 +982,7 @@ async function start() {
       return;
     }
     showView("scan-view");
-    sync();
+    syncSoon();
   } else if (state.auth) {
     await showEvents();
   } else {
