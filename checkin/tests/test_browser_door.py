@@ -335,3 +335,59 @@ def test_exits_other_events_and_a_cancel_learnt_online(browser, live_server, doo
     ]  # fmt: skip
     assert errors == []
     context.close()
+
+
+# The stores of the page's first release (IndexedDB version 1), with one
+# scan that had not been sent when the phone took the new release.
+FIRST_RELEASE = """
+([scan]) => new Promise((resolve, reject) => {
+  const request = indexedDB.open("eventmaster-door", 1);
+  request.onupgradeneeded = () => {
+    const db = request.result;
+    db.createObjectStore("kv");
+    db.createObjectStore("bundles", { keyPath: "event.id" });
+    db.createObjectStore("queue", { keyPath: "nonce" });
+    db.createObjectStore("marks", { keyPath: ["event_id", "ticket_id"] });
+  };
+  request.onsuccess = () => {
+    const db = request.result;
+    const transaction = db.transaction("queue", "readwrite");
+    transaction.objectStore("queue").put(scan);
+    transaction.oncomplete = () => { db.close(); resolve(true); };
+    transaction.onerror = () => reject(transaction.error);
+  };
+  request.onerror = () => reject(request.error);
+})
+"""
+
+
+def test_a_new_release_keeps_the_scans_waiting(browser, live_server, door):
+    event, volunteer, people, tickets = door
+    context = browser.new_context(viewport={"width": 412, "height": 860}, permissions=["camera"])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/healthz")  # the same origin, without the page
+    waiting = {
+        "nonce": "6f1c0a52-8d7e-4c1b-9a51-2f3d4e5a6b7c",
+        "event_id": str(event.pk),
+        "ticket_code": tickets["Xena Online"],
+        "scanned_at": "2026-12-03T09:41:07.000Z",
+        "direction": "in",
+    }
+    assert page.evaluate(FIRST_RELEASE, [waiting])
+    page.goto(f"{live_server.url}/door/")
+    net(page, "Log in to send: 1 scan waiting")
+    page.fill("#email", volunteer.email)
+    page.fill("#password", DEFAULT_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    net(page, "Online, all scans sent")
+    (scan,) = Scan.objects.all()
+    assert (str(scan.nonce), scan.result, scan.registration_id) == (
+        waiting["nonce"],
+        "ok",
+        people["Xena Online"].pk,
+    )
+    # And the new release's stores work (a scan counts the event's queue by
+    # the index version 2 added).
+    page.click(f"button[data-event-id='{event.pk}']", timeout=WAIT_MS)
+    type_code(page, tickets["Ann Offline"], "ok", offline=False)
+    context.close()

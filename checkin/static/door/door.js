@@ -26,7 +26,6 @@ const state = {
   revoked: new Set(),
   waiting: 0,
   reachable: navigator.onLine,
-  syncing: false,
   syncRefused: "",
   generation: 0, // one more at each logout: answers asked for before it are dropped
   recent: [], // the last scans: {nonce, code, answer, settled}
@@ -38,18 +37,30 @@ const state = {
 // the bundle until a newer bundle says it too. refused: scans the server
 // refused as malformed (kept, never sent again).
 
+// Version 2 added the queue's index by event and the refused store; an
+// upgrade keeps every stored scan.
 const DB = new Promise((resolve, reject) => {
-  const request = indexedDB.open("eventmaster-door", 1);
-  request.onupgradeneeded = () => {
+  const request = indexedDB.open("eventmaster-door", 2);
+  request.onupgradeneeded = (upgrade) => {
     const db = request.result;
-    db.createObjectStore("kv");
-    db.createObjectStore("bundles", { keyPath: "event.id" });
-    db.createObjectStore("queue", { keyPath: "nonce" }).createIndex("event", "event_id");
-    db.createObjectStore("marks", { keyPath: ["event_id", "ticket_id"] });
-    db.createObjectStore("refused", { keyPath: "nonce" });
+    if (upgrade.oldVersion < 1) {
+      db.createObjectStore("kv");
+      db.createObjectStore("bundles", { keyPath: "event.id" });
+      db.createObjectStore("queue", { keyPath: "nonce" });
+      db.createObjectStore("marks", { keyPath: ["event_id", "ticket_id"] });
+    }
+    if (upgrade.oldVersion < 2) {
+      request.transaction.objectStore("queue").createIndex("event", "event_id");
+      db.createObjectStore("refused", { keyPath: "nonce" });
+    }
   };
-  request.onsuccess = () => resolve(request.result);
+  request.onsuccess = () => {
+    // Another tab with a newer release asks to upgrade: let it.
+    request.result.onversionchange = () => request.result.close();
+    resolve(request.result);
+  };
   request.onerror = () => reject(request.error);
+  request.onblocked = () => fail(new Error("close the door page's other tabs, then reload"));
 });
 
 // One transaction over ``names`` (a store's name, or several): ``work`` gets
@@ -64,8 +75,7 @@ async function db(names, mode, work) {
       : transaction.objectStore(names);
     const request = work(stores);
     transaction.oncomplete = () => resolve(request ? request.result : undefined);
-    transaction.onerror = () => reject(transaction.error);
-    transaction.onabort = () => reject(transaction.error);
+    transaction.onabort = () => reject(transaction.error || new Error("IndexedDB transaction aborted"));
   });
 }
 const kvGet = (key) => db("kv", "readonly", (s) => s.get(key));
@@ -93,7 +103,10 @@ const WITHOUT_TOKEN = new Set(["auth/login", "auth/refresh"]);
 
 // {status, body}: the answer and its JSON (null for a 204). The timeout
 // covers the body too.
+// ``body`` may be a function, called at each try (a retry after a token
+// refresh sends the current refresh token, say).
 async function api(path, { method = "GET", body, timeout = 5000, again = false } = {}) {
+  const payload = typeof body === "function" ? body() : body;
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (state.auth && !WITHOUT_TOKEN.has(path)) headers.Authorization = `Bearer ${state.auth.access}`;
@@ -105,7 +118,7 @@ async function api(path, { method = "GET", body, timeout = 5000, again = false }
     const response = await fetch(API + path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: payload === undefined ? undefined : JSON.stringify(payload),
       signal: controller.signal,
       cache: "no-store",
     });
@@ -145,8 +158,10 @@ function refreshToken() {
 
 async function renewLogin() {
   const auth = state.auth;
+  const generation = state.generation;
   if (!auth) return false;
   const { status, body } = await api("auth/refresh", { method: "POST", body: { refresh: auth.refresh } });
+  if (generation !== state.generation) return false; // logged out meanwhile: keep nothing
   if (status === 200) {
     await saveLogin({ ...auth, access: body.access, refresh: body.refresh });
     return true;
@@ -225,8 +240,16 @@ function readTicket(code) {
 }
 
 // What the server would refuse as malformed (docs/api.md): never queued.
-const SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const sendable = (code) => code.length <= 255 && !code.includes("\u0000") && !SURROGATE.test(code);
+// (encodeURIComponent throws on a lone surrogate.)
+function sendable(code) {
+  if (code.length > 255 || code.includes("\u0000")) return false;
+  try {
+    encodeURIComponent(code);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 let noble = null; // @noble/ed25519, loaded only where WebCrypto lacks Ed25519
 
@@ -296,13 +319,14 @@ const eventMarks = (eventId) =>
 const fetching = new Map();
 function refreshBundle(eventId = state.event?.id) {
   if (!eventId) return Promise.resolve();
-  if (!fetching.has(eventId)) {
+  const key = `${state.generation}:${eventId}`;
+  if (!fetching.has(key)) {
     fetching.set(
-      eventId,
-      fetchBundle(eventId).finally(() => fetching.delete(eventId)),
+      key,
+      fetchBundle(eventId).finally(() => fetching.delete(key)),
     );
   }
-  return fetching.get(eventId);
+  return fetching.get(key);
 }
 
 async function fetchBundle(eventId) {
@@ -315,6 +339,7 @@ async function fetchBundle(eventId) {
   const known = state.event?.id === eventId && state.version ? state.version : saved?.version;
   const since = saved && known ? `?since=${encodeURIComponent(known)}` : "";
   const { status, body } = await api(`events/${eventId}/door-bundle${since}`, { timeout: 60000 });
+  if (generation !== state.generation) return; // logged out meanwhile
   if (status === 401) {
     await forgetLogin(); // keep the saved bundle; scans wait for a new login
     return;
@@ -324,7 +349,12 @@ async function fetchBundle(eventId) {
     if (generation !== state.generation) return; // logged out meanwhile
     const current = state.event?.id === eventId || state.opening === eventId;
     const unchanged =
-      saved && !body.full && !body.attendees.length && !body.revoked.length && sameKeys(saved.keys, body.keys);
+      saved &&
+      !body.full &&
+      !body.attendees.length &&
+      !body.revoked.length &&
+      same(saved.keys, body.keys) &&
+      same(saved.event, body.event);
     let bundle = saved;
     if (!unchanged) {
       bundle = body;
@@ -339,36 +369,39 @@ async function fetchBundle(eventId) {
       }
       await db("bundles", "readwrite", (s) => s.put(bundle));
     }
-    const marks = await keptMarks(eventId, asked, queued);
+    const { kept, dropped } = await keptMarks(eventId, asked, queued);
     if (!current) return;
-    if (unchanged && state.event?.id === eventId) {
-      state.version = body.version; // nothing to write for an empty delta (11 MB at 100,000)
-      applyMarks(marks);
+    if (unchanged && state.event?.id === eventId && !dropped) {
+      state.version = body.version; // nothing to write for an empty delta (14 MB at 100,000)
     } else {
-      useBundle({ ...bundle, version: body.version }, marks);
+      useBundle({ ...bundle, version: body.version }, kept);
     }
   });
   render();
 }
 
-const sameKeys = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
-function applyMarks(marks) {
-  for (const mark of marks) state.people.set(mark.ticket_id, { ...state.people.get(mark.ticket_id), ...mark.person });
-}
-
-// Drops the marks a bundle asked for at ``asked`` says too; returns the rest.
+// Drops the marks a bundle asked for at ``asked`` says too: {kept, dropped}.
 async function keptMarks(eventId, asked, queued) {
   const marks = await eventMarks(eventId);
   const stale = marks.filter((m) => m.at < asked && !queued.has(m.nonce));
   await db("marks", "readwrite", (s) => stale.forEach((m) => s.delete([m.event_id, m.ticket_id])));
-  return marks.filter((m) => !stale.includes(m));
+  return { kept: marks.filter((m) => !stale.includes(m)), dropped: stale.length };
 }
 
 // ---- Scans --------------------------------------------------------------------
 
-async function scan(code) {
-  let answer;
+// One scan at a time: two at once (the camera and a typed code) could
+// otherwise both let one ticket in.
+let scanTurn = Promise.resolve();
+function scan(code) {
+  const run = scanTurn.then(() => scanOne(code));
+  scanTurn = run.catch(() => {});
+  return run;
+}
+
+async function scanOne(code) {
   const attempt = {
     nonce: crypto.randomUUID(),
     event_id: state.event?.id,
@@ -376,33 +409,44 @@ async function scan(code) {
     scanned_at: new Date().toISOString(),
     direction: state.direction,
   };
+  if (!attempt.ticket_code || !state.event) return;
+  let answer = null;
+  const online = () => state.auth && navigator.onLine && state.reachable;
+  const waitingHere = () => db("queue", "readonly", (s) => s.index("event").count(attempt.event_id));
   try {
-    if (!attempt.ticket_code || !state.event) return;
-    answer = null;
     // While this event has scans waiting, new ones join the queue: the
     // server gets them in the order they were made, and an entry this
     // device let in offline is not let in again online.
-    const waiting = await db("queue", "readonly", (s) => s.index("event").count(attempt.event_id));
-    if (!waiting && state.auth && navigator.onLine && state.reachable) {
-      try {
-        answer = await scanOnline(attempt);
-      } catch (error) {
-        if (!(error instanceof Unreachable)) throw error;
-        setReachable(false);
+    if (online() && !(await waitingHere())) answer = await tryOnline(attempt);
+    if (answer === null) {
+      // Unanswered: the server may still have recorded it; the same nonce
+      // makes sending it again safe.
+      const checked = await checkTicket(attempt);
+      answer = await exclusive(() => scanOffline(attempt, checked));
+      if (answer.result === "unverifiable" && online()) {
+        // Only the server can answer this one: send what waits, then ask it.
+        await sync();
+        if (online() && !(await waitingHere())) answer = (await tryOnline(attempt)) ?? answer;
       }
     }
-    // Unanswered: the server may still have recorded it; the same nonce
-    // makes sending it again safe.
-    if (answer === null) answer = await exclusive(() => scanOffline(attempt));
   } catch (error) {
     console.error(error);
-    answer = { result: "error", detail: String(error.message || error), online: false };
+    answer = { result: "error", name: "", detail: String(error?.message || error), online: false };
   }
-  if (!answer) return;
   state.recent.unshift({ nonce: attempt.nonce, code: attempt.ticket_code, answer });
   state.recent.length = Math.min(state.recent.length, 30);
   show(answer);
   if (answer.queue && state.reachable) syncSoon();
+}
+
+async function tryOnline(attempt) {
+  try {
+    return await scanOnline(attempt);
+  } catch (error) {
+    if (!(error instanceof Unreachable)) throw error;
+    setReachable(false);
+    return null;
+  }
 }
 
 async function scanOnline(attempt) {
@@ -458,10 +502,27 @@ function serverAnswer(body, direction) {
   };
 }
 
+// What the ticket itself says, checked without the network (and outside
+// the lock: the signature check may load a script): {kind, ticket}.
+async function checkTicket(attempt) {
+  if (!sendable(attempt.ticket_code)) return { kind: "malformed" };
+  const ticket = readTicket(attempt.ticket_code);
+  if (ticket === null) return { kind: "random" }; // a random code needs the server
+  if (!ticket.readable) return { kind: "forged" };
+  if (ticket.event_id !== attempt.event_id) return { kind: "other_event" };
+  const key = state.keys.get(ticket.kid);
+  if (!key) return { kind: "unknown_key" }; // a key newer than this bundle
+  return { kind: (await signatureGood(ticket, key)) ? "good" : "forged", ticket };
+}
+
 // The answer from the bundle; the scan and what it changed are written
 // together (one transaction), or nothing is.
-async function scanOffline(attempt) {
-  const { answer, ticketId, person } = await decideOffline(attempt);
+async function scanOffline(attempt, checked) {
+  if (state.event?.id !== attempt.event_id) {
+    // The event was switched while this scan waited: judge nothing.
+    return { result: "error", name: "", detail: "The event changed: scan again", online: false };
+  }
+  const { answer, ticketId, person } = decideOffline(attempt, checked);
   if (answer.queue) {
     await db(["queue", "marks"], "readwrite", ({ queue, marks }) => {
       queue.put(attempt);
@@ -473,7 +534,7 @@ async function scanOffline(attempt) {
   return answer;
 }
 
-async function decideOffline(attempt) {
+function decideOffline(attempt, checked) {
   const answer = (result, person = {}, queue = true) => ({
     result,
     direction: attempt.direction,
@@ -484,20 +545,23 @@ async function decideOffline(attempt) {
     queue,
   });
   const decided = (result, person, queue) => ({ answer: answer(result, person, queue) });
-  if (!sendable(attempt.ticket_code)) return decided("invalid", {}, false);
-  const ticket = readTicket(attempt.ticket_code);
-  if (ticket === null) return decided("unverifiable", {}, false); // a random code needs the server
-  if (!ticket.readable) return decided("invalid");
-  if (ticket.event_id !== state.event.id) return decided("wrong_event");
-  const key = state.keys.get(ticket.kid);
-  if (!key) return decided("unverifiable", {}, false); // a key newer than this bundle
-  if (!(await signatureGood(ticket, key))) return decided("invalid");
+  switch (checked.kind) {
+    case "malformed":
+      return decided("invalid", {}, false);
+    case "random":
+    case "unknown_key":
+      return decided("unverifiable", {}, false);
+    case "forged":
+      return decided("invalid");
+    case "other_event":
+      return decided("wrong_event");
+  }
+  const ticketId = checked.ticket.ticket_id;
   if (state.event.status === "cancelled") return decided("event_cancelled");
-  if (state.revoked.has(ticket.ticket_id)) return decided("cancelled", state.people.get(ticket.ticket_id));
+  if (state.revoked.has(ticketId)) return decided("cancelled", state.people.get(ticketId));
   // A good signature not in the bundle: confirmed after the bundle was made
   // (only confirmed registrations get signed tickets).
-  const person = state.people.get(ticket.ticket_id) || { name: "", inside: false };
-  const ticketId = ticket.ticket_id;
+  const person = state.people.get(ticketId) || { name: "", inside: false };
   if (attempt.direction === "out") {
     if (!person.inside) return decided("not_inside", person);
     return { answer: answer("ok", person), ticketId, person: { ...person, inside: false } };
@@ -518,11 +582,31 @@ function syncSoon() {
   sync().catch(fail);
 }
 
-async function sync() {
-  if (state.syncing || !state.auth || !navigator.onLine) return;
-  state.syncing = true;
+// Sends the queue; a call during a sync joins it, and the sync goes round
+// once more for what was queued meanwhile.
+let syncRun = null;
+let syncAgain = false;
+function sync() {
+  if (!state.auth || !navigator.onLine) return Promise.resolve();
+  if (syncRun) {
+    syncAgain = true;
+    return syncRun;
+  }
+  syncRun = (async () => {
+    do {
+      syncAgain = false;
+      await sendQueue();
+    } while (syncAgain && state.auth && state.reachable);
+  })().finally(() => {
+    syncRun = null;
+  });
+  return syncRun;
+}
+
+async function sendQueue() {
   let sent = 0;
   const refusedEvents = new Set();
+  const reasons = [];
   try {
     for (;;) {
       const waiting = (await db("queue", "readonly", (s) => s.getAll())).filter(
@@ -553,7 +637,6 @@ async function sync() {
         await exclusive(() => db("queue", "readwrite", (s) => batch.forEach((scan) => s.delete(scan.nonce))));
         batch.forEach((scan, i) => settle(scan.nonce, results[i].result));
         sent += batch.length;
-        state.syncRefused = "";
       } else if (status === 400 && malformed(body, batch).length) {
         // The server can never take these: set aside (kept), the rest go on.
         const bad = malformed(body, batch);
@@ -567,19 +650,19 @@ async function sync() {
       } else {
         // Refused as a whole (a lost role, an event gone): every scan stays,
         // the header says why, and other events' scans still go.
-        state.syncRefused = problem(body, `the server refused them (HTTP ${status})`);
+        reasons.push(problem(body, `the server refused them (HTTP ${status})`));
         refusedEvents.add(eventId);
       }
       await countWaiting();
     }
+    state.syncRefused = reasons.join("; ");
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
     setReachable(false);
   } finally {
-    state.syncing = false;
     await countWaiting();
   }
-  if (sent && state.event) await refreshBundle().catch(() => {});
+  if (sent && state.event) refreshBundle().catch(() => {});
 }
 
 // The batch's scans a 400 names (attr "scans.<index>.<field>").
@@ -895,7 +978,7 @@ async function login(event) {
     else await showEvents();
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
-    $("login-error").textContent = "No network: logging in needs it.";
+    $("login-error").textContent = "The server does not answer: logging in needs it. Try again.";
   }
 }
 
@@ -904,10 +987,15 @@ async function login(event) {
 // changed, wait for the next login.
 async function logout() {
   await sync().catch(() => {});
-  const refresh = state.auth?.refresh;
-  if (refresh) await api("auth/logout", { method: "POST", body: { refresh } }).catch(() => {});
+  await refreshing?.catch(() => {});
+  if (state.auth) {
+    // The current refresh token at each try (a 401 renews it first).
+    const body = () => ({ refresh: state.auth?.refresh });
+    await api("auth/logout", { method: "POST", body }).catch(() => {});
+  }
+  state.generation += 1; // what is still in flight for this login is dropped
+  await forgetLogin();
   await exclusive(async () => {
-    state.generation += 1;
     const queued = await queuedNonces();
     await db(["bundles", "marks"], "readwrite", ({ bundles, marks }) => {
       bundles.clear();
@@ -922,7 +1010,6 @@ async function logout() {
     state.opening = null;
     state.recent = [];
   });
-  await forgetLogin();
   await kvDelete("event");
   showView("login-view");
 }
