@@ -7,6 +7,7 @@ Screenshots of every state go to test-artifacts/screenshots/door-*.png."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -74,15 +75,18 @@ crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
 """
 
 
-# How many records each IndexedDB store of the page holds.
+# How many records each of the page's IndexedDB stores holds.
 STORED = """
-new Promise((resolve) => {
+(names) => new Promise((resolve) => {
   indexedDB.open("eventmaster-door").onsuccess = async (opened) => {
     const db = opened.target.result;
     const count = (name) => new Promise((done) => {
       db.transaction(name).objectStore(name).count().onsuccess = (e) => done(e.target.result);
     });
-    resolve({ bundles: await count("bundles"), marks: await count("marks"), queue: await count("queue") });
+    const counts = {};
+    for (const name of names) counts[name] = await count(name);
+    db.close();
+    resolve(counts);
   };
 })
 """
@@ -196,7 +200,7 @@ def test_online_scan_offline_scans_and_sync(browser, camera, live_server, door):
     page.click("#change-event")
     page.click("#logout")
     page.wait_for_selector("#login-view:not([hidden])")
-    assert page.evaluate(STORED) == {"bundles": 0, "marks": 0, "queue": 0}
+    assert page.evaluate(STORED, ["bundles", "marks", "queue"]) == {"bundles": 0, "marks": 0, "queue": 0}
     assert errors == []
     context.close()
 
@@ -390,4 +394,38 @@ def test_a_new_release_keeps_the_scans_waiting(browser, live_server, door):
     # the index version 2 added).
     page.click(f"button[data-event-id='{event.pk}']", timeout=WAIT_MS)
     type_code(page, tickets["Ann Offline"], "ok", offline=False)
+    context.close()
+
+
+QUEUE = """
+(scans) => new Promise((resolve, reject) => {
+  indexedDB.open("eventmaster-door").onsuccess = (opened) => {
+    const db = opened.target.result;
+    const transaction = db.transaction("queue", "readwrite");
+    for (const scan of scans) transaction.objectStore("queue").put(scan);
+    transaction.oncomplete = () => { db.close(); resolve(true); };
+    transaction.onerror = () => reject(transaction.error);
+  };
+})
+"""
+
+
+def test_a_scan_the_server_refuses_does_not_hold_up_the_others(browser, live_server, door):
+    event, volunteer, _people, tickets = door
+    context, page, errors = open_door(browser, live_server, volunteer, event)
+    scan = {"event_id": str(event.pk), "scanned_at": "2026-12-03T09:41:07.000Z", "direction": "in"}
+    broken = {
+        **scan,
+        "nonce": "0b4f9e1e-2a49-4c4e-8d4e-6a0f3b2c1d00",
+        "ticket_code": "X",
+        "scanned_at": "soon",
+    }
+    good = {**scan, "nonce": "0b4f9e1e-2a49-4c4e-8d4e-6a0f3b2c1d01", "ticket_code": tickets["Xena Online"]}
+    assert page.evaluate(QUEUE, [broken, good])
+    page.reload()  # the queue is sent at start
+    net(page, "Online, all scans sent")
+    assert list(Scan.objects.values_list("nonce", "result")) == [(uuid.UUID(good["nonce"]), "ok")]
+    # Kept on the phone, never sent again.
+    assert page.evaluate(STORED, ["refused", "queue"]) == {"refused": 1, "queue": 0}
+    assert errors == []
     context.close()

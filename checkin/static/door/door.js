@@ -665,9 +665,9 @@ async function sendQueue() {
   if (sent && state.event) refreshBundle().catch(() => {});
 }
 
-// The batch's scans a 400 names (attr "scans.<index>.<field>").
+// The batch's scans a 400 names (attr "scans.<index>[.<field>]").
 function malformed(body, batch) {
-  const indexes = (body?.errors || []).map((e) => /^scans\.(\d+)\./.exec(e.attr || "")).filter(Boolean);
+  const indexes = (body?.errors || []).map((e) => /^scans\.(\d+)(\.|$)/.exec(e.attr || "")).filter(Boolean);
   return [...new Set(indexes.map((m) => batch[Number(m[1])]).filter(Boolean))];
 }
 
