@@ -165,10 +165,11 @@ def checkin_batch(
     transaction, as ``checkin_scan`` with its nonce: a batch sent again
     changes nothing and gets the same answers. A scan whose nonce was used
     before for another scan is ``nonce_reused`` here (logged), not an error
-    for the whole batch. The server applies scans in the order they reach
-    it: a scan that arrives after another device's entry of the same ticket
-    was accepted is ``already_checked_in``, whatever its time; an ``ok``
-    once answered is never taken back."""
+    for the whole batch. Across devices the earliest entry wins too: an
+    entry made before the check-in the server recorded (another device's,
+    synced first, or an online scan) takes its place while the ticket has
+    had no exit or re-entry since (``_overtaken_entry``); after those, scans
+    apply in the order they reach the server."""
     outcomes: list[ScanOutcome | None] = [None] * len(scans)
     order = sorted(range(len(scans)), key=lambda i: (scans[i]["scanned_at"], i))
     for i in order:
@@ -212,6 +213,15 @@ def _scan(
         result = Result.ALREADY_CHECKED_IN
     else:
         result = Result.OK
+    # An entry made offline before the one the server recorded first takes
+    # its place (docs/api.md, "Offline scans": the earliest entry wins).
+    overtaken = (
+        _overtaken_entry(registration, scanned_at)
+        if result == Result.ALREADY_CHECKED_IN and scanned_at is not None and registration is not None
+        else None
+    )
+    if overtaken is not None:
+        result = Result.OK
     first_entry = (
         result == Result.OK
         and direction == IN
@@ -222,7 +232,9 @@ def _scan(
         # The change, its log line and its domain event: one statement on
         # PostgreSQL (db.together).
         with db.together():
-            if result == Result.OK and registration is not None:
+            if overtaken is not None and registration is not None:
+                _take_over(registration, overtaken, by=by, device=device, now=now)
+            elif result == Result.OK and registration is not None:
                 _move(
                     registration, direction=direction, first_entry=first_entry, by=by, device=device, now=now
                 )
@@ -267,6 +279,45 @@ def _move(
     else:  # a re-entry or an exit
         registration.exited = direction == OUT
         db.update(Registration, registration.pk, exited=registration.exited)
+
+
+def _overtaken_entry(registration: Registration, scanned_at: datetime) -> int | None:
+    """The scan log row of ``registration``'s check-in if an entry made at
+    ``scanned_at`` came before it, and it is the ticket's only ``ok`` (no
+    exit or re-entry since, no undone check-in before): the id to overtake;
+    else None. A scan's time is its ``scanned_at`` (offline) or when the
+    server recorded it. Runs only for an offline entry of a ticket inside."""
+    rows = list(
+        Scan.objects.filter(registration_id=registration.pk, result=Result.OK).values_list(
+            "pk", "action", "created_at", "scanned_at"
+        )[:2]
+    )
+    if len(rows) != 1:
+        return None
+    pk, action, created_at, its_scanned_at = rows[0]
+    if action != Scan.Action.CHECKIN or created_at != registration.checked_in_at:
+        return None
+    return int(pk) if scanned_at < (its_scanned_at or created_at) else None
+
+
+def _take_over(
+    registration: Registration, overtaken: int, *, by: User | None, device: str, now: datetime
+) -> None:
+    """The check-in becomes this scan's: its user and device, and the time
+    the server records it (the arrivals count the ``ok`` scan whose time is
+    the check-in's); the overtaken entry's log line says
+    ``already_checked_in``. The ``checkin.created`` event already sent
+    stands: the attendee was checked in, only by whom changes."""
+    registration.checked_in_at, registration.checked_in_by = now, by
+    registration.checked_in_device = device
+    db.update(Scan, overtaken, result=Result.ALREADY_CHECKED_IN)
+    db.update(
+        Registration,
+        registration.pk,
+        checked_in_at=now,
+        checked_in_by_id=by.pk if by else None,
+        checked_in_device=device,
+    )
 
 
 @transaction.atomic

@@ -136,6 +136,46 @@ class TestBatch:
         assert second.json()["results"][0]["checked_in_device"] == "door-a"
         assert Scan.objects.filter(result="ok").count() == 1
 
+    def test_an_earlier_entry_synced_later_wins(self, batch, registration, event, staff_client, checkin_user):
+        late = [offline(registration.ticket_code, 4)]
+        early = [offline(registration.ticket_code, 6)]
+        assert results(batch(late, device="door-b")) == ["ok"]  # the first to sync
+        answer = batch(early, client=staff_client, device="door-a")
+        assert results(answer) == ["ok"]  # made first: it wins
+        registration.refresh_from_db()
+        assert (registration.checked_in_device, registration.checked_in_by) == ("door-a", checkin_user)
+        assert answer.json()["results"][0]["checked_in_device"] == "door-a"
+        by_nonce = dict(Scan.objects.values_list("nonce", "result"))
+        assert by_nonce == {
+            uuid.UUID(late[0]["nonce"]): "already_checked_in",
+            uuid.UUID(early[0]["nonce"]): "ok",
+        }
+        # Sent again, each gets the log's answer; still one arrival, one event.
+        assert results(batch(late, device="door-b")) == ["already_checked_in"]
+        stats = staff_client.get(f"/api/v1/events/{event.pk}/checkin-stats").json()
+        assert (stats["checked_in"], stats["inside"], sum(a["count"] for a in stats["arrivals"])) == (1, 1, 1)
+        assert DomainEvent.objects.filter(type="checkin.created").count() == 1
+
+    def test_an_offline_entry_before_an_online_one_wins(self, batch, scan, registration):
+        body_of(scan(registration.ticket_code, device="door-online"), "ok")
+        assert results(batch([offline(registration.ticket_code, 5)], device="door-offline")) == ["ok"]
+        assert Registration.objects.get(pk=registration.pk).checked_in_device == "door-offline"
+        assert sorted(Scan.objects.values_list("result", flat=True)) == ["already_checked_in", "ok"]
+
+    def test_no_overtaking_once_the_ticket_went_out_or_in_again(self, batch, registration):
+        code = registration.ticket_code
+        moves = [offline(code, 4), offline(code, 3, "out"), offline(code, 2)]
+        assert results(batch(moves, device="door-b")) == ["ok", "ok", "ok"]
+        assert results(batch([offline(code, 6)], device="door-a")) == ["already_checked_in"]
+        assert Registration.objects.get(pk=registration.pk).checked_in_device == "door-b"
+
+    def test_a_later_entry_synced_later_does_not_overtake(self, batch, registration):
+        assert results(batch([offline(registration.ticket_code, 6)], device="door-a")) == ["ok"]
+        assert results(batch([offline(registration.ticket_code, 4)], device="door-b")) == [
+            "already_checked_in"
+        ]
+        assert Registration.objects.get(pk=registration.pk).checked_in_device == "door-a"
+
     def test_a_reused_nonce_is_that_scans_result_not_the_batchs_failure(self, batch, event):
         ann = registration_create(event=event, user=UserFactory())
         bob = registration_create(event=event, user=UserFactory())
