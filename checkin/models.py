@@ -5,7 +5,9 @@ from django.utils import timezone
 
 class Scan(models.Model):
     """Every scan attempt at the door, whatever its result (the audit log and
-    the source of the arrivals chart). Never updated, never deleted."""
+    the source of the arrivals chart). Never deleted; updated once only: an
+    entry overtaken by one made earlier offline becomes
+    ``already_checked_in`` (checkin.services._take_over)."""
 
     class Result(models.TextChoices):
         OK = "ok"

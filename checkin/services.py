@@ -122,6 +122,7 @@ def checkin_scan(
     scanned_at: datetime | None = None,
     direction: str = IN,
     device: str = "",
+    may_overtake: bool = False,
 ) -> ScanOutcome:
     """Scan a ticket at ``event``: let its attendee in (``direction`` "in")
     or out ("out"), or say why not.
@@ -131,12 +132,16 @@ def checkin_scan(
     else ``not_inside``. Locks the registration row for the transaction.
     Every attempt is logged as a Scan, with ``device`` (the client's name
     for the device that scanned). A ``nonce`` already used by ``by`` (a
-    retry after a network drop, a batch sent again) returns the original
-    scan's result and writes nothing: the unique constraint on (by, nonce)
+    retry after a network drop, a batch sent again) returns that scan's
+    result in the log (its first answer, unless a scan made earlier
+    overtook it since) and writes nothing: the unique constraint on (by, nonce)
     decides, so concurrent retries are safe too. The same nonce with
     another ticket code, event or direction is no retry: the attempt is
     logged (result ``nonce_reused``, without the nonce) and NonceReusedError
-    raised.
+    raised. ``may_overtake`` (scans synced from offline, checkin_batch):
+    an entry made before the recorded check-in takes it over
+    (``_overtaken_entry``); a live scan never does, whatever ``scanned_at``
+    it says (a second entry on a shared ticket must stay refused).
     """
     if direction not in (IN, OUT):
         raise ValueError(f"direction is 'in' or 'out', not {direction!r}")
@@ -144,7 +149,7 @@ def checkin_scan(
     try:
         return _scan(
             ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at,
-            direction=direction, device=device,
+            direction=direction, device=device, may_overtake=may_overtake,
         )  # fmt: skip
     except _NonceAlreadyUsed:
         return _replay(
@@ -163,7 +168,8 @@ def checkin_batch(
     the batch, the earliest is the one let in; the later ones are
     ``already_checked_in`` with its time and device), each in its own
     transaction, as ``checkin_scan`` with its nonce: a batch sent again
-    changes nothing and gets the same answers. A scan whose nonce was used
+    changes nothing and gets the log's answers (the same, unless an entry
+    made earlier overtook one since). A scan whose nonce was used
     before for another scan is ``nonce_reused`` here (logged), not an error
     for the whole batch. Across devices the earliest entry wins too: an
     entry made before the check-in the server recorded (another device's,
@@ -183,6 +189,7 @@ def checkin_batch(
                 scanned_at=scan["scanned_at"],
                 direction=scan.get("direction", IN),
                 device=device,
+                may_overtake=True,
             )
         except NonceReusedError:
             outcomes[i] = ScanOutcome(Result.NONCE_REUSED, None, None, None)
@@ -199,6 +206,7 @@ def _scan(
     scanned_at: datetime | None,
     direction: str,
     device: str,
+    may_overtake: bool,
 ) -> ScanOutcome:
     registration = _locked_registration(ticket_code, event)
     now = timezone.now()
@@ -217,7 +225,7 @@ def _scan(
     # its place (docs/api.md, "Offline scans": the earliest entry wins).
     overtaken = (
         _overtaken_entry(registration, scanned_at)
-        if result == Result.ALREADY_CHECKED_IN and scanned_at is not None and registration is not None
+        if may_overtake and result == Result.ALREADY_CHECKED_IN and scanned_at and registration is not None
         else None
     )
     if overtaken is not None:
@@ -285,8 +293,10 @@ def _overtaken_entry(registration: Registration, scanned_at: datetime) -> int | 
     """The scan log row of ``registration``'s check-in if an entry made at
     ``scanned_at`` came before it, and it is the ticket's only ``ok`` (no
     exit or re-entry since, no undone check-in before): the id to overtake;
-    else None. A scan's time is its ``scanned_at`` (offline) or when the
-    server recorded it. Runs only for an offline entry of a ticket inside."""
+    else None. The check-in's time is the earlier of its ``scanned_at`` and
+    when the server recorded it: no scan happens after the server has it,
+    so a device clock running ahead cannot make an entry easy to overtake.
+    Runs only for an offline entry of a ticket inside."""
     rows = list(
         Scan.objects.filter(registration_id=registration.pk, result=Result.OK).values_list(
             "pk", "action", "created_at", "scanned_at"
@@ -297,7 +307,8 @@ def _overtaken_entry(registration: Registration, scanned_at: datetime) -> int | 
     pk, action, created_at, its_scanned_at = rows[0]
     if action != Scan.Action.CHECKIN or created_at != registration.checked_in_at:
         return None
-    return int(pk) if scanned_at < (its_scanned_at or created_at) else None
+    made = min(its_scanned_at, created_at) if its_scanned_at else created_at
+    return int(pk) if scanned_at < made else None
 
 
 def _take_over(

@@ -162,6 +162,27 @@ class TestBatch:
         assert Registration.objects.get(pk=registration.pk).checked_in_device == "door-offline"
         assert sorted(Scan.objects.values_list("result", flat=True)) == ["already_checked_in", "ok"]
 
+    def test_a_live_scan_never_overtakes(self, scan, batch, registration):
+        assert results(batch([offline(registration.ticket_code, 1)], device="door-b")) == ["ok"]
+        at = (timezone.now() - timedelta(minutes=5)).isoformat()
+        body_of(scan(registration.ticket_code, device="door-a", scanned_at=at), "already_checked_in")
+        assert Registration.objects.get(pk=registration.pk).checked_in_device == "door-b"
+
+    def test_a_clock_running_ahead_does_not_make_an_entry_easy_to_overtake(self, batch, registration):
+        # Door B's clock is an hour fast; door A's entry came after B's was recorded.
+        assert results(batch([offline(registration.ticket_code, -60)], device="door-b")) == ["ok"]
+        assert results(batch([offline(registration.ticket_code, 0)], device="door-a")) == [
+            "already_checked_in"
+        ]
+        assert Registration.objects.get(pk=registration.pk).checked_in_device == "door-b"
+
+    def test_no_overtaking_after_an_undo_and_a_new_check_in(self, scan, batch, registration):
+        code = registration.ticket_code
+        assert results(batch([offline(code, 2)], device="door-b")) == ["ok"]
+        body_of(scan(code, path="/api/v1/checkin/undo"), "undone")
+        assert results(batch([offline(code, 1)], device="door-b")) == ["ok"]
+        assert results(batch([offline(code, 6)], device="door-a")) == ["already_checked_in"]
+
     def test_no_overtaking_once_the_ticket_went_out_or_in_again(self, batch, registration):
         code = registration.ticket_code
         moves = [offline(code, 4), offline(code, 3, "out"), offline(code, 2)]
