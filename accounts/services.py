@@ -12,7 +12,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from eventmaster import audit
+from eventmaster import audit, db
 from eventmaster.roles import ADMIN_SITE_ROLES, ROLE_NAMES, Role, forget_user_roles, role_group
 
 from .errors import (
@@ -166,7 +166,7 @@ def _lock_roles(user: User) -> None:
     """Lock the user's row (PostgreSQL; SQLite has one writer): two requests
     changing the same user's roles take turns, so each reads the other's
     outcome and only a real change is recorded."""
-    list(User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
+    db.lock_row(User, user.pk)
 
 
 def user_roles_changed(*, user: User, granted: Iterable[str], revoked: Iterable[str]) -> None:

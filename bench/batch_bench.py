@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checkin_bench import grow, start_server  # sets Django up
+from checkin_bench import bench_event, bench_organizer, grow, start_server  # sets Django up
 from cpu import children_cpu, postgres_cpu
 from django.db import connection
 
@@ -100,7 +100,6 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Run on PostgreSQL: bash scripts/with-postgres.sh .venv/bin/python bench/batch_bench.py")
 
-    import django.utils.timezone as tz
     from django.test.utils import setup_test_environment
     from rest_framework_simplejwt.tokens import AccessToken
 
@@ -108,17 +107,8 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     server = None
     try:
-        from accounts.services import user_create
-        from events.models import Event
-        from events.services import event_create
-
-        organizer = user_create(
-            email="bench-organizer@example.org", password=None, full_name="Bench", roles=["organizer"]
-        )
-        event = event_create(
-            organizer=organizer, title="Batch benchmark", start_at=tz.now() + tz.timedelta(days=1),
-            end_at=tz.now() + tz.timedelta(days=1, hours=3), capacity=10_000_000, status=Event.Status.PUBLISHED,
-        )  # fmt: skip
+        organizer = bench_organizer()
+        event = bench_event(organizer, "Batch benchmark")
         grow(event.pk, args.registrations, 0)
         with connection.cursor() as cursor:
             cursor.execute(

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-from checkin_bench import grow  # sets Django up
+from checkin_bench import bench_event, bench_organizer, grow  # sets Django up
 from django.db import connection
 
 
@@ -45,22 +45,16 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Run on PostgreSQL: bash scripts/with-postgres.sh .venv/bin/python bench/bundle_bench.py")
 
-    import django.utils.timezone as tz
     from django.test import Client
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        from accounts.services import user_create
         from checkin.services import checkin_scan
-        from events.models import Event
-        from events.services import event_create
         from registrations.models import Registration
 
-        organizer = user_create(
-            email="bench-organizer@example.org", password=None, full_name="Bench", roles=["organizer"]
-        )
+        organizer = bench_organizer()
         from rest_framework_simplejwt.tokens import AccessToken
 
         client = Client(secure=True)
@@ -68,10 +62,7 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {AccessToken.for_user(organizer)}"}
         offset = 0
         for size in args.sizes:
-            event = event_create(
-                organizer=organizer, title=f"Bundle {size}", start_at=tz.now() + tz.timedelta(days=1),
-                end_at=tz.now() + tz.timedelta(days=1, hours=3), capacity=10_000_000, status=Event.Status.PUBLISHED,
-            )  # fmt: skip
+            event = bench_event(organizer, f"Bundle {size}")
             grow(event.pk, size, offset)
             offset += size
             with connection.cursor() as cursor:

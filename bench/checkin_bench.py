@@ -54,6 +54,30 @@ def ensure_wrk() -> str:
     sys.exit("wrk (HTTP load generator) is needed: apt-get install wrk")
 
 
+def bench_organizer():
+    """The organizer the benchmarks act as (in their throwaway database)."""
+    from accounts.services import user_create
+
+    return user_create(
+        email="bench-organizer@example.org", password=None, full_name="Bench", roles=["organizer"]
+    )
+
+
+def bench_event(organizer, title: str):
+    """A published event of ``organizer`` starting tomorrow, with room for
+    any number of registrations (``grow`` fills it)."""
+    from django.utils import timezone
+
+    from events.models import Event
+    from events.services import event_create
+
+    start = timezone.now() + timezone.timedelta(days=1)
+    return event_create(
+        organizer=organizer, title=title, start_at=start, end_at=start + timezone.timedelta(hours=3),
+        capacity=10_000_000, status=Event.Status.PUBLISHED,
+    )  # fmt: skip
+
+
 def grow(event_id, count: int, offset: int) -> None:
     """``count`` more confirmed registrations (new users) for the event, by SQL
     on the server: Python-side inserts would dominate the set-up time."""
@@ -227,18 +251,8 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     server = None
     try:
-        from accounts.services import user_create
-        from events.models import Event
-        from events.services import event_create
-
-        organizer = user_create(
-            email="bench-organizer@example.org", password=None, full_name="Bench", roles=["organizer"]
-        )
-        event = event_create(
-            organizer=organizer, title="Benchmark", start_at=django.utils.timezone.now() + django.utils.timezone.timedelta(days=1),
-            end_at=django.utils.timezone.now() + django.utils.timezone.timedelta(days=1, hours=3),
-            capacity=10_000_000, status=Event.Status.PUBLISHED,
-        )  # fmt: skip
+        organizer = bench_organizer()
+        event = bench_event(organizer, "Benchmark")
         env = {**os.environ, "EVENT_ID": str(event.pk), "TOKEN": str(AccessToken.for_user(organizer))}
         connection.close()
         server, url = start_server(args.workers)

@@ -235,3 +235,11 @@ def _insert_sql(model: type[Model], names: tuple[str, ...]) -> str:
 def _update_sql(model: type[Model], names: tuple[str, ...]) -> str:
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in _fields(model, names))
     return f"UPDATE {table(model)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
+
+
+def lock_row(model: type[Model], pk: Any) -> None:
+    """Lock one row until the transaction ends (PostgreSQL ``SELECT ... FOR
+    NO KEY UPDATE``; SQLite has one writer at a time anyway): writers of the
+    same row take turns, while other transactions' foreign-key checks on it
+    (``FOR KEY SHARE``) pass. Call inside ``transaction.atomic``."""
+    list(model._default_manager.select_for_update(no_key=True).filter(pk=pk).values_list("pk", flat=True))

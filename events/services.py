@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
-from eventmaster import audit, public_cache
+from eventmaster import audit, db, public_cache
 from eventmaster.roles import Role, has_role
 
 from . import signals
@@ -211,7 +211,7 @@ def _lock_staff(event: Event) -> None:
     """Lock the event's row (PostgreSQL; SQLite has one writer): two requests
     adding or removing the same person take turns, and only the one that
     changed something records it."""
-    list(Event.objects.select_for_update(no_key=True).filter(pk=event.pk).values_list("pk", flat=True))
+    db.lock_row(Event, event.pk)
 
 
 def _record(type: str, event: Event, **details: Any) -> None:

@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from eventmaster import db
+
 from .models import Registration, TicketKey
 
 PREFIX = "EM1."
@@ -135,7 +137,7 @@ def ticket_key_rotate(event_id: Any) -> TicketKey:
     turns on the event's row."""
     from events.models import Event
 
-    list(Event.objects.select_for_update(no_key=True).filter(pk=event_id).values_list("pk", flat=True))
+    db.lock_row(Event, event_id)
     TicketKey.objects.select_for_update().filter(event_id=event_id, retired_at__isnull=True).update(
         retired_at=timezone.now()
     )
