@@ -9,7 +9,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from .models import User
-from .selectors import user_get_for_auth
+from .selectors import Along, user_get_for_auth
 
 
 def signed_in_user(request: HttpRequest | Request) -> User:
@@ -25,11 +25,14 @@ def signed_in_user(request: HttpRequest | Request) -> User:
 class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's bearer authentication, reading the user and their roles in
     one query (roles come from the database on every request, never from the
-    token, so a role change applies to the next request)."""
+    token, so a role change applies to the next request). A view with an
+    ``along_with_user(request)`` method gets the read it returns
+    (accounts.selectors.Along) made in that query."""
 
     # simplejwt types its user as a TypeVar of a non-generic class (AuthUser):
     # no concrete override matches it, hence the two ignores below.
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, Token] | None:  # type: ignore[override]
+        self._request = request  # for get_user: the view's read along the user's
         result = super().authenticate(request)
         if result is not None:
             # For the request log line, which is written outside DRF.
@@ -38,7 +41,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # see authenticate()
         try:
-            user = user_get_for_auth(pk=validated_token[api_settings.USER_ID_CLAIM])
+            user = user_get_for_auth(pk=validated_token[api_settings.USER_ID_CLAIM], along=self._view_along())
         except (KeyError, ValidationError) as exc:
             raise InvalidToken("Token contained no recognizable user identification") from exc
         if user is None:
@@ -46,3 +49,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if not user.is_active:
             raise AuthenticationFailed("User is inactive.", code="user_inactive")
         return user
+
+    def _view_along(self) -> Along | None:
+        request: Request | None = getattr(self, "_request", None)
+        view = (request.parser_context or {}).get("view") if request is not None else None
+        along_with_user = getattr(view, "along_with_user", None)
+        return along_with_user(request) if along_with_user is not None else None

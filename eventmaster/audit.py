@@ -212,7 +212,7 @@ def record_many(
         raise ValueError(f"unknown domain event type {type!r}")
     now = timezone.now()
     changes_json = _plain({field: list(pair) for field, pair in changes.items()}) if changes else {}
-    data_json = {**(_plain(data) if data else {}), **({"changes": changes_json} if changes_json else {})}
+    data_json = _event_data(changes_json, data)
     actor = current_actor()
     objects = list(objects)
     # The services call this inside their transaction (the hot paths always):
@@ -257,9 +257,36 @@ def record_many(
                 event_id=event_id,
                 changes=changes_json,
             )
-        if _AFTER_COMMIT:
-            transaction.on_commit(_recorded)
+        outbox_written()
     return len(objects)
+
+
+def _event_data(changes_json: dict[str, Any], data: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(_plain(data) if data else {}), **({"changes": changes_json} if changes_json else {})}
+
+
+def unaudited_event_data(
+    type: str, *, attendee_id: UUID | None = None, changes: dict[str, tuple[Any, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The ``data`` of the domain event ``record()`` would write for this
+    action, for a hot path that writes the row in a statement of its own
+    (``checkin.services``: a scan in one statement), then calls
+    ``outbox_written()``; None when the action is administrative (it
+    needs its audit entry: call ``record()``)."""
+    if type not in TYPES:
+        raise ValueError(f"unknown domain event type {type!r}")
+    if _administrative(type, current_actor(), attendee_id):
+        return None
+    changes_json = _plain({field: list(pair) for field, pair in changes.items()}) if changes else {}
+    return _event_data(changes_json, None)
+
+
+def outbox_written() -> None:
+    """A domain event row was written in the current transaction (or, in
+    autocommit, just now): what reads the outbox (``after_commit``) runs
+    after the commit."""
+    if _AFTER_COMMIT:
+        transaction.on_commit(_recorded)
 
 
 def _administrative(type: str, actor: Actor, attendee_id: UUID | None) -> bool:

@@ -119,6 +119,9 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # and the first request after the database's return reconnects.
     _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, with a health check that looks at the socket
+    # instead of a SELECT 1 per request (eventmaster/postgresql/base.py).
+    _db["ENGINE"] = "eventmaster.postgresql"
     _db.setdefault("OPTIONS", {})
     # An unreachable server (no refusal, no answer) costs at most this.
     _db["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)

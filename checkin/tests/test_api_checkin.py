@@ -5,9 +5,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.services import user_revoke_role
 from accounts.tests.factories import UserFactory
@@ -328,38 +330,121 @@ def scan_queries(captured) -> list[dict]:
 
 
 @pytest.mark.django_db(transaction=True)  # as in production: the scan's atomic is the outermost
-def test_one_scan_is_6_queries_including_authentication(scan, registration):
-    """The user with their roles, the event with the caller's door permission,
-    the locked registration, the check-in UPDATE, the log INSERT and (a
+def test_one_scan_is_5_queries_including_authentication(scan, registration):
+    """The user with their roles and the event with the caller's door
+    permission (one statement: checkin.views, along_with_user), the locked registration, the check-in UPDATE, the log INSERT and (a
     check-in) its domain event INSERT, the outbox; plus the transaction's own
     BEGIN and COMMIT, which Django records too. An ordinary scan appends no
-    audit entry: check-in never waits for the audit chain. On PostgreSQL the
-    writes are one statement (eventmaster.db.together): 4 queries."""
+    audit entry: check-in never waits for the audit chain. On PostgreSQL a
+    first entry is one statement after the two reads, in autocommit (no
+    BEGIN or COMMIT: checkin.services._first_entry_at_once); any other scan
+    tries it first, then takes the general path, its writes one statement
+    (eventmaster.db.together)."""
     for nonce, expected in ((str(uuid.uuid4()), "ok"), (None, "already_checked_in")):
         with CaptureQueriesContext(connection) as captured:
             body_of(scan(registration.ticket_code, **({"nonce": nonce} if nonce else {})), expected)
         statements = [q["sql"].split()[0].upper() for q in scan_queries(captured)]
         data = [s for s in statements if s in {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}]
         control = [s for s in statements if s not in data]
-        assert len(data) <= 6, captured.captured_queries
+        assert len(data) <= 5, captured.captured_queries
         if expected == "ok" and connection.vendor == "postgresql":
-            assert data == ["SELECT", "SELECT", "SELECT", "WITH"], captured.captured_queries
+            assert statements == ["SELECT", "WITH"], captured.captured_queries
         assert not any("auditentry" in q["sql"] for q in captured.captured_queries)
         assert set(control) <= {"BEGIN", "COMMIT"} and len(control) <= 2, statements
-    # already_checked_in: no UPDATE, and one SELECT for who checked it in.
-    assert data == ["SELECT", "SELECT", "SELECT", "INSERT", "SELECT"]
+    # already_checked_in: no UPDATE, and one SELECT for who checked it in
+    # (on PostgreSQL after the first entry's statement, which changed nothing).
+    tried = ["WITH"] if connection.vendor == "postgresql" else []
+    assert data == ["SELECT", *tried, "SELECT", "INSERT", "SELECT"]
+
+
+def written_by_a_scan(scan, ticket_code: str, event_id) -> tuple[dict, dict, dict]:
+    """What a scan through the API writes and answers: its log line, its
+    domain event (the outbox) and its answer, minus what differs anyway."""
+    from eventmaster.models import DomainEvent
+
+    answer = body_of(scan(ticket_code, event_id=event_id, nonce=str(uuid.uuid4()), device="door-1"), "ok")
+    line = Scan.objects.values().latest("id")
+    outbox = DomainEvent.objects.values().latest("id")
+    checked_in_at = parse_datetime(answer["checked_in_at"])
+    assert outbox["data"] == {
+        "changes": {"checked_in_at": [None, DjangoJSONEncoder().default(checked_in_at)]}
+    }
+    assert line["created_at"].isoformat().replace("+00:00", "Z") == answer["checked_in_at"]
+    for row in (line, outbox, answer):
+        for differs in (
+            "id",
+            "nonce",
+            "ticket_code",
+            "created_at",
+            "occurred_at",
+            "registration_id",
+            "object_id",
+            "data",
+        ):
+            row.pop(differs, None)
+        row.pop("registration", None), row.pop("checked_in_at", None)
+    return line, outbox, answer
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite takes the general path only")
+@pytest.mark.django_db(transaction=True)  # autocommit, as in production
+def test_a_first_entry_at_once_writes_what_the_general_path_writes(scan, organizer, event, monkeypatch):
+    """The one-statement first entry (checkin.services._first_entry_at_once)
+    leaves the same log line, domain event and answer as the general path;
+    the webhooks' dispatch is queued after it as after any domain event."""
+    from checkin import services
+    from eventmaster import audit
+
+    first, second = (registration_create(event=event, user=UserFactory()) for _ in range(2))
+    dispatched = []
+    monkeypatch.setattr(audit, "_AFTER_COMMIT", [lambda: dispatched.append(True)])
+    at_once = written_by_a_scan(scan, first.ticket_code, event.pk)
+    assert dispatched == [True]
+    monkeypatch.setattr(services, "_first_entry_at_once", lambda **kwargs: None)
+    general = written_by_a_scan(scan, second.ticket_code, event.pk)
+    assert at_once == general
+    for registration in (first, second):
+        registration.refresh_from_db()
+        assert (registration.checked_in_by, registration.checked_in_device) == (organizer, "door-1")
+        assert Scan.objects.get(registration=registration).created_at == registration.checked_in_at
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite takes the general path only")
+@pytest.mark.django_db(transaction=True)
+def test_a_first_entry_at_once_raises_an_error_that_is_not_a_retry(
+    rf, registration, event, organizer, monkeypatch
+):
+    """Through the API (no audit entry), an integrity error of the one
+    statement that is not the nonce's is raised as itself, and nothing is
+    written."""
+    from django.db import IntegrityError
+
+    from checkin import services
+    from eventmaster import audit
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("some other constraint")
+
+    monkeypatch.setattr(services.db, "fetch", broken)
+    request = rf.post("/api/v1/checkin")
+    request.user = organizer
+    with audit.in_request(request), pytest.raises(IntegrityError, match="some other constraint"):
+        services.checkin_scan(
+            ticket_code=registration.ticket_code, event=event, by=organizer, nonce=uuid.uuid4()
+        )
+    assert not Scan.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_door_staff_scan_in_6_queries_too(scan, registration, staff_client):
+def test_door_staff_scan_in_5_queries_too(scan, registration, staff_client):
     """The door check reads the staff assignment with the event
     (events.selectors.event_get_for_door), not in a query of its own."""
     with CaptureQueriesContext(connection) as captured:
         body_of(scan(registration.ticket_code, client=staff_client), "ok")
     data = [q["sql"].split()[0].upper() for q in scan_queries(captured)]
-    writes = ["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "INSERT", "INSERT"]
+    scan_itself = ["WITH"] if connection.vendor == "postgresql" else ["SELECT", "UPDATE", "INSERT", "INSERT"]
     assert [s for s in data if s in {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}] == [
-        "SELECT", "SELECT", "SELECT", *writes
+        "SELECT", *scan_itself
     ], captured.captured_queries  # fmt: skip
 
 

@@ -8,11 +8,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import User
+from accounts.selectors import user_get_for_auth
 from accounts.tests.factories import UserFactory
 from eventmaster.roles import Role, user_roles
 from events.models import Event
 from events.permissions import can_see_event
-from events.selectors import _visible_to, event_get_for_door
+from events.selectors import _visible_to, event_for_door_along, event_from_along, event_get_for_door
 from events.tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +44,17 @@ def test_predicate_and_queryset_agree_on_every_combination():
             event.staff.add(user)  # also for users without the checkin role (a revoked one)
         expected = _visible_to(fresh(user)).filter(pk=event.pk).exists()
         door_row = event_get_for_door(user=(caller := fresh(user)), pk=event.pk)
+        along = event_for_door_along(event.pk)  # the door views' read with the user
+        user_get_for_auth(pk=user.pk, along=along)
+        along_row = event_from_along(along, caller)
+        assert along_row is not None and door_row is not None
+        assert along_row.door_staff_for == door_row.door_staff_for
+        assert [getattr(along_row, f.attname) for f in Event._meta.concrete_fields] == [
+            getattr(door_row, f.attname) for f in Event._meta.concrete_fields
+        ]
         answers = {
             "door row": can_see_event(caller, door_row),
+            "door row read with the user": can_see_event(caller, along_row),
             "plain row": can_see_event(fresh(user), Event.objects.get(pk=event.pk)),
         }
         for how, answer in answers.items():
