@@ -4,9 +4,10 @@ from django.http import HttpRequest
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from .models import User
 from .selectors import Along, user_get_for_auth
@@ -20,6 +21,11 @@ def signed_in_user(request: HttpRequest | Request) -> User:
     if not isinstance(user, User):
         raise PermissionDenied("Sign-in required.")
     return user
+
+
+# Access tokens already verified by this process (JWTAuthentication.get_validated_token).
+_VERIFIED_MAX = 4096
+_verified: dict[tuple[bytes, object, object], Token] = {}
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -38,6 +44,28 @@ class JWTAuthentication(authentication.JWTAuthentication):
             # For the request log line, which is written outside DRF.
             request._request.authenticated_user_id = result[0].pk  # type: ignore[attr-defined]  # an attribute of ours, read with getattr by eventmaster.middleware
         return result
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        """simplejwt's validation, done once per token and process: an access
+        token's signature and claims never change, so a token seen before
+        (a door phone sends the same one for 15 minutes) is only checked
+        for expiry again (then simplejwt's own error, if it expired). What
+        is not fixed by the token, the user and their roles, is read on
+        every request."""
+        key = (raw_token, api_settings.SIGNING_KEY, api_settings.ALGORITHM)
+        token = _verified.get(key)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+            except TokenError:
+                _verified.pop(key, None)
+            else:
+                return token
+        token = super().get_validated_token(raw_token)
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()  # a crude bound: a busy process re-verifies at most every few thousand tokens
+        _verified[key] = token
+        return token
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # see authenticate()
         try:

@@ -173,3 +173,64 @@ class TestLogout:
         assert_error(
             member_client.post(LOGOUT, {"refresh": "garbage"}), 400, "token_not_valid", attr="refresh"
         )
+
+
+class TestVerifiedTokens:
+    """An access token is verified once per process (its signature and
+    claims never change); expiry is checked on every request, and the user
+    is read on every request."""
+
+    @pytest.fixture
+    def verifications(self, monkeypatch):
+        from rest_framework_simplejwt import authentication
+
+        from accounts import authentication as ours
+
+        monkeypatch.setattr(ours, "_verified", {})
+        calls = []
+        verify = authentication.JWTAuthentication.get_validated_token
+
+        def counting(self, raw_token):
+            calls.append(raw_token)
+            return verify(self, raw_token)
+
+        monkeypatch.setattr(authentication.JWTAuthentication, "get_validated_token", counting)
+        return calls
+
+    def test_a_token_is_verified_once(self, member, verifications):
+        client = client_for(member)
+        assert [client.get("/api/v1/me/registrations").status_code for _ in range(3)] == [200] * 3
+        assert len(verifications) == 1
+
+    def test_an_expired_token_is_refused_as_simplejwt_refuses_it(self, member, verifications, monkeypatch):
+        from datetime import timedelta
+
+        from rest_framework_simplejwt.utils import aware_utcnow
+
+        from accounts import authentication as ours
+
+        client = client_for(member)
+        assert client.get("/api/v1/me/registrations").status_code == 200
+        later = aware_utcnow() + timedelta(days=1)
+        monkeypatch.setattr(ours, "aware_utcnow", lambda: later)
+        monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow", lambda: later)
+        expired = client.get("/api/v1/me/registrations")
+        assert expired.status_code == 401
+        assert len(verifications) == 2  # verified again, and refused with its own error
+        fresh = APIClient()  # the token, never seen by the cache: the same answer
+        fresh.credentials(**client._credentials)
+        monkeypatch.setattr(ours, "_verified", {})
+        assert fresh.get("/api/v1/me/registrations").json() == expired.json()
+
+    def test_a_forged_token_is_never_kept(self, member, verifications):
+        client = client_for(member)
+        header = client._credentials["HTTP_AUTHORIZATION"]
+        client.credentials(HTTP_AUTHORIZATION=header[:-2] + ("AA" if not header.endswith("AA") else "BB"))
+        assert [client.get("/api/v1/me/registrations").status_code for _ in range(2)] == [401, 401]
+        assert len(verifications) == 2
+
+    def test_a_deactivated_user_is_refused_at_once(self, member, verifications):
+        client = client_for(member)
+        assert client.get("/api/v1/me/registrations").status_code == 200
+        User.objects.filter(pk=member.pk).update(is_active=False)
+        assert client.get("/api/v1/me/registrations").status_code == 401
