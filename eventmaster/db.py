@@ -7,8 +7,8 @@ door scan (the user behind the token, the event with its door check, the
 locked ticket), and the first on every authenticated request, so they run
 as SQL text built once from the models' ``_meta`` (table and column names
 never drift from the models) and turn rows into model instances as the ORM
-does: each value through the field's ``from_db_value()`` (if it has one) and
-``to_python()``, then ``Model.from_db()``.
+does: each value through the converters the ORM applies to its column (the
+backend's, then the field's ``from_db_value()``), then ``Model.from_db()``.
 
 Only what the benchmark justifies is here (docs/architecture.md, "The hot
 path"): those reads, and the writes of a scan and a sign-up. The statements
@@ -23,14 +23,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import DateTimeField, Field, Model
-from django.utils import timezone
+from django.db.models import Field, Model
 
 
 def quote(name: str | None) -> str:
@@ -55,7 +52,7 @@ def table(model: type[Model]) -> str:
 
 
 _M = TypeVar("_M", bound=Model)
-Converter = Callable[[Any], Any]
+Converter = Callable[[Any, Any, Any], Any]
 
 
 class Columns(Generic[_M]):
@@ -70,7 +67,7 @@ class Columns(Generic[_M]):
             field for field in model._meta.concrete_fields if not fields or field.name in fields
         ]
         self.attnames = [field.attname for field in self.fields]
-        self._converters = [_converter(field) for field in self.fields]
+        self._converters = _converters(self.fields, alias)
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -80,33 +77,33 @@ class Columns(Generic[_M]):
 
     def instance(self, values: Sequence[Any]) -> _M:
         """A model instance from this model's slice of a row, as the ORM
-        makes it: the fields' own conversions, then Model.from_db."""
-        converted = [
-            None if value is None else convert(value)
-            for convert, value in zip(self._converters, values, strict=True)
-        ]
-        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, converted)
+        makes it: the row's values through the converters the ORM applies
+        to those columns, then Model.from_db."""
+        row = list(values)
+        if len(row) != len(self.fields):
+            raise ValueError(f"{len(row)} values for {len(self.fields)} columns")
+        connection = connections[DEFAULT_DB_ALIAS]
+        for position, converters, expression in self._converters:
+            value = row[position]
+            for convert in converters:
+                value = convert(value, expression, connection)
+            row[position] = value
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, row)
 
 
-def _converter(field: Field[Any, Any]) -> Converter:
-    """The documented conversions of a database value to ``field``'s Python
-    value: ``from_db_value()`` (custom and JSON fields), then ``to_python()``
-    (a UUID, a boolean or a datetime that SQLite hands back as text or an
-    integer; a no-op for what psycopg already typed)."""
-    from_db_value = getattr(field, "from_db_value", None)
-    to_python = field.to_python
-    aware = isinstance(field, DateTimeField) and settings.USE_TZ
-
-    def convert(value: Any) -> Any:
-        if from_db_value is not None:
-            value = from_db_value(value, None, connections[DEFAULT_DB_ALIAS])
-        value = to_python(value)
-        if aware and isinstance(value, datetime) and timezone.is_naive(value):
-            # SQLite has no time zones: Django stores aware datetimes in UTC.
-            value = value.replace(tzinfo=UTC)
-        return value
-
-    return convert
+def _converters(fields: Sequence[Field[Any, Any]], alias: str) -> list[tuple[int, list[Converter], Any]]:
+    """The ORM's converters of these columns (SQLCompiler.get_converters):
+    the backend's (SQLite hands back UUIDs, datetimes and booleans as text
+    or integers), then the field's ``from_db_value()`` (JSON, custom
+    fields). PostgreSQL needs none for most columns: psycopg types them."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    found = []
+    for position, field in enumerate(fields):
+        expression = field.get_col(alias)
+        converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        if converters:
+            found.append((position, converters, expression))
+    return found
 
 
 def prep(field: Field[Any, Any], value: Any) -> Any:
