@@ -1,5 +1,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -23,9 +25,16 @@ def signed_in_user(request: HttpRequest | Request) -> User:
     return user
 
 
-# Access tokens already verified by this process (JWTAuthentication.get_validated_token).
+# Access tokens already verified by this process (JWTAuthentication.get_validated_token),
+# forgotten when the settings that verify them change (tests).
 _VERIFIED_MAX = 4096
-_verified: dict[tuple[bytes, object, object], Token] = {}
+_verified: dict[bytes, Token] = {}
+
+
+@receiver(setting_changed)
+def _forget_verified_tokens(*, setting: str, **kwargs: object) -> None:
+    if setting in ("SIMPLE_JWT", "SECRET_KEY"):
+        _verified.clear()
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -52,19 +61,18 @@ class JWTAuthentication(authentication.JWTAuthentication):
         for expiry again (then simplejwt's own error, if it expired). What
         is not fixed by the token, the user and their roles, is read on
         every request."""
-        key = (raw_token, api_settings.SIGNING_KEY, api_settings.ALGORITHM)
-        token = _verified.get(key)
+        token = _verified.get(raw_token)
         if token is not None:
             try:
                 token.check_exp(current_time=aware_utcnow())
             except TokenError:
-                _verified.pop(key, None)
+                _verified.pop(raw_token, None)
             else:
                 return token
         token = super().get_validated_token(raw_token)
         if len(_verified) >= _VERIFIED_MAX:
             _verified.clear()  # a crude bound: a busy process re-verifies at most every few thousand tokens
-        _verified[key] = token
+        _verified[raw_token] = token
         return token
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # see authenticate()

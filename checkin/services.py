@@ -339,10 +339,13 @@ def _first_entry_sql(by: str) -> str:
 
     def typed(model: type[Model], names: list[str]) -> str:
         # Parameters in a SELECT list carry their column's type explicitly.
-        fields = [model._meta.get_field(name) for name in names]
-        return ", ".join(
-            f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields if isinstance(field, Field)
-        )
+        casts = []
+        for name in names:
+            field = model._meta.get_field(name)
+            if not isinstance(field, Field):
+                raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+            casts.append(f"CAST(%s AS {field.cast_db_type(connection)})")
+        return ", ".join(casts)
 
     returning = ", ".join(db.quote(field.column) for field in _REGISTRATION.fields)
     scan_fields = ["ticket_code", "action", "result", "by", "created_at", "nonce", "scanned_at", "device"]

@@ -80,7 +80,15 @@ class _DoorView(RuleAccess, APIView):
         return Response(ScanResultSerializer(outcome, context={"request": self.request}).data)
 
 
+# A scan's body is a few hundred bytes; a larger one (a batch) is left to the
+# parser alone rather than decoded twice.
+_READ_AHEAD_MAX = 4096
+
+
 def _body_event_id(request: Request) -> UUID | None:
+    """The body's ``event_id``, read ahead of DRF's parser, if the body is a
+    small JSON object with a UUID there; None for anything else, which the
+    parser then reads (and refuses) as ever."""
     meta = request._request.META
     if not str(meta.get("CONTENT_TYPE", "")).startswith("application/json"):
         return None
@@ -88,17 +96,17 @@ def _body_event_id(request: Request) -> UUID | None:
         length = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
-    # Only a body whose whole length is declared and within the limit is
-    # read here (the parser then reads it from memory): a chunked or large
-    # one is left to the parser alone, and to its errors.
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if not 0 < length <= (limit if limit is not None else length):
+    # Only a body whose whole length is declared and small is read here
+    # (the parser then reads it from memory): a chunked or large one is left
+    # to the parser alone, and to its errors.
+    limit = min(_READ_AHEAD_MAX, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or _READ_AHEAD_MAX)
+    if not 0 < length <= limit:
         return None
     try:
         body = json.loads(request._request.body)
         event_id = body.get("event_id") if isinstance(body, dict) else None
         return UUID(event_id) if isinstance(event_id, str) else None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # the parser's 400 to give, not ours
         return None
 
 

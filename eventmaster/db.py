@@ -1,21 +1,21 @@
-"""Hand-written SELECTs for the hot paths, read back with the ORM's semantics,
-through Django's documented APIs only.
+"""Hand-written SQL for the hot paths, read back with the ORM's semantics.
 
 Building and compiling an ORM query costs ~0.4-0.5 ms of Python per query
-here, several times the round trip to PostgreSQL. Three reads run on every
-door scan (the user behind the token, the event with its door check, the
-locked ticket), and the first on every authenticated request, so they run
-as SQL text built once from the models' ``_meta`` (table and column names
-never drift from the models) and turn rows into model instances as the ORM
-does: each value through the converters the ORM applies to its column (the
-backend's, then the field's ``from_db_value()``), then ``Model.from_db()``.
+here, several times the round trip to PostgreSQL. The reads of every
+authenticated request (the user behind the token, with the door scan's
+event riding along) and of a scan and a sign-up run as SQL text built once
+from the models' ``_meta`` (table and column names never drift from the
+models) and turn rows into model instances as the ORM does: each value
+through the converters the ORM applies to its column (the backend's, then
+the field's ``from_db_value()``), then ``Model.from_db()``.
 
 Only what the benchmark justifies is here (docs/architecture.md, "The hot
 path"): those reads, and the writes of a scan and a sign-up. The statements
-are the same text on every call, so PostgreSQL prepares them once per pooled
+are the same text on every call, so PostgreSQL prepares them once per
 connection (``prepare_threshold`` in settings). On PostgreSQL ``together()``
 sends a path's writes as one statement: one round trip instead of three or
-four.
+four (a sign-up; a scan other than a first entry, which checkin.services
+writes in a statement of its own).
 """
 
 from __future__ import annotations

@@ -234,3 +234,13 @@ class TestVerifiedTokens:
         assert client.get("/api/v1/me/registrations").status_code == 200
         User.objects.filter(pk=member.pk).update(is_active=False)
         assert client.get("/api/v1/me/registrations").status_code == 401
+
+    def test_tokens_are_forgotten_when_the_jwt_settings_change(self, member, verifications, settings):
+        client = client_for(member)
+        assert client.get("/api/v1/me/registrations").status_code == 200
+        settings.SIMPLE_JWT = {
+            **settings.SIMPLE_JWT,
+            "ACCESS_TOKEN_LIFETIME": settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"],
+        }
+        assert client.get("/api/v1/me/registrations").status_code == 200
+        assert len(verifications) == 2  # verified again under the new settings

@@ -357,33 +357,40 @@ def test_one_scan_is_5_queries_including_authentication(scan, registration):
     assert data == ["SELECT", *tried, "SELECT", "INSERT", "SELECT"]
 
 
-def written_by_a_scan(scan, ticket_code: str, event_id) -> tuple[dict, dict, dict]:
-    """What a scan through the API writes and answers: its log line, its
-    domain event (the outbox) and its answer, minus what differs anyway."""
+def written_by_a_scan(scan, registration, event_id) -> tuple[list[str], dict, dict, dict]:
+    """What a scan through the API sends and writes and answers: its
+    statements, its log line, its domain event (the outbox) and its answer,
+    with what differs from one ticket to the next replaced by placeholders."""
     from eventmaster.models import DomainEvent
 
-    answer = body_of(scan(ticket_code, event_id=event_id, nonce=str(uuid.uuid4()), device="door-1"), "ok")
+    with CaptureQueriesContext(connection) as captured:
+        response = scan(registration.ticket_code, event_id=event_id, nonce=str(uuid.uuid4()), device="door-1")
+    answer = body_of(response, "ok")
+    statements = [q["sql"].split()[0].upper() for q in scan_queries(captured)]
     line = Scan.objects.values().latest("id")
     outbox = DomainEvent.objects.values().latest("id")
     checked_in_at = parse_datetime(answer["checked_in_at"])
     assert outbox["data"] == {
         "changes": {"checked_in_at": [None, DjangoJSONEncoder().default(checked_in_at)]}
     }
+    assert outbox["object_id"] == str(registration.pk) == line["registration_id"].__str__()
     assert line["created_at"].isoformat().replace("+00:00", "Z") == answer["checked_in_at"]
+    assert answer["registration"]["checked_in_at"] == answer["checked_in_at"]
+    ticket = answer["registration"]
+    assert (ticket["id"], ticket["user"]["id"]) == (str(registration.pk), str(registration.user_id))
+    placeholders = {
+        "id": "<id>", "nonce": "<nonce>", "ticket_code": "<code>", "created_at": "<at>", "occurred_at": "<at>",
+        "registration_id": "<registration>", "object_id": "<registration>", "data": "<data>",
+        "checked_in_at": "<at>",
+    }  # fmt: skip
     for row in (line, outbox, answer):
-        for differs in (
-            "id",
-            "nonce",
-            "ticket_code",
-            "created_at",
-            "occurred_at",
-            "registration_id",
-            "object_id",
-            "data",
-        ):
-            row.pop(differs, None)
-        row.pop("registration", None), row.pop("checked_in_at", None)
-    return line, outbox, answer
+        row.update({name: value for name, value in placeholders.items() if name in row})
+    answer["registration"] = {
+        **ticket,
+        "id": "<registration>", "ticket_code": "<code>", "created_at": "<at>", "checked_in_at": "<at>",
+        "user": {**ticket["user"], "id": "<user>", "full_name": "<name>", "email": "<email>"},
+    }  # fmt: skip
+    return statements, line, outbox, answer
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite takes the general path only")
@@ -398,10 +405,12 @@ def test_a_first_entry_at_once_writes_what_the_general_path_writes(scan, organiz
     first, second = (registration_create(event=event, user=UserFactory()) for _ in range(2))
     dispatched = []
     monkeypatch.setattr(audit, "_AFTER_COMMIT", [lambda: dispatched.append(True)])
-    at_once = written_by_a_scan(scan, first.ticket_code, event.pk)
+    statements, *at_once = written_by_a_scan(scan, first, event.pk)
+    assert statements == ["SELECT", "WITH"]  # the one statement, in autocommit
     assert dispatched == [True]
     monkeypatch.setattr(services, "_first_entry_at_once", lambda **kwargs: None)
-    general = written_by_a_scan(scan, second.ticket_code, event.pk)
+    statements, *general = written_by_a_scan(scan, second, event.pk)
+    assert statements == ["SELECT", "BEGIN", "SELECT", "WITH", "COMMIT"]  # the general path
     assert at_once == general
     for registration in (first, second):
         registration.refresh_from_db()
@@ -411,28 +420,28 @@ def test_a_first_entry_at_once_writes_what_the_general_path_writes(scan, organiz
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite takes the general path only")
 @pytest.mark.django_db(transaction=True)
-def test_a_first_entry_at_once_raises_an_error_that_is_not_a_retry(
-    rf, registration, event, organizer, monkeypatch
-):
+def test_a_first_entry_at_once_raises_an_error_that_is_not_a_retry(rf, registration, event, monkeypatch):
     """Through the API (no audit entry), an integrity error of the one
-    statement that is not the nonce's is raised as itself, and nothing is
-    written."""
+    statement that is not the nonce's (here a real one: a scanning user
+    that does not exist) is raised as itself, not taken for a retry, and
+    nothing is written."""
     from django.db import IntegrityError
 
     from checkin import services
     from eventmaster import audit
 
-    def broken(*args, **kwargs):
-        raise IntegrityError("some other constraint")
+    def general_path(**kwargs):
+        raise AssertionError("the one statement did not raise")
 
-    monkeypatch.setattr(services.db, "fetch", broken)
+    monkeypatch.setattr(services, "_scan", general_path)
+    ghost = UserFactory.build()  # never saved: the scan's foreign keys to it fail
     request = rf.post("/api/v1/checkin")
-    request.user = organizer
-    with audit.in_request(request), pytest.raises(IntegrityError, match="some other constraint"):
-        services.checkin_scan(
-            ticket_code=registration.ticket_code, event=event, by=organizer, nonce=uuid.uuid4()
-        )
+    request.user = ghost
+    with audit.in_request(request), pytest.raises(IntegrityError, match="by_id"):
+        services.checkin_scan(ticket_code=registration.ticket_code, event=event, by=ghost, nonce=uuid.uuid4())
     assert not Scan.objects.exists()
+    registration.refresh_from_db()
+    assert registration.checked_in_at is None
 
 
 @pytest.mark.django_db(transaction=True)

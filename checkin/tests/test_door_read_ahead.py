@@ -37,6 +37,8 @@ def drf_request(body: bytes, content_type: str = "application/json", **meta) -> 
         (json.dumps([str(EVENT_ID)]).encode(), "application/json", {}, None),
         (b"{not json", "application/json", {}, None),
         (b"\xff\xfe", "application/json", {}, None),
+        (b"[" * 3000 + b"]" * 3000, "application/json", {}, None),
+        (json.dumps({"event_id": str(EVENT_ID), "pad": "x" * 5000}).encode(), "application/json", {}, None),
     ],
     ids=[
         "uuid",
@@ -49,6 +51,8 @@ def drf_request(body: bytes, content_type: str = "application/json", **meta) -> 
         "list",
         "broken",
         "not-utf8",
+        "nested",
+        "large",
     ],
 )
 def test_the_event_id_is_read_ahead_only_from_a_small_json_object(body, content_type, meta, expected):
