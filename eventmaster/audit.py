@@ -286,7 +286,7 @@ def outbox_written() -> None:
     autocommit, just now): what reads the outbox (``after_commit``) runs
     after the commit."""
     if _AFTER_COMMIT:
-        transaction.on_commit(_recorded)
+        transaction.on_commit(_recorded, robust=True)
 
 
 def _administrative(type: str, actor: Actor, attendee_id: UUID | None) -> bool:

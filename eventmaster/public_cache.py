@@ -47,7 +47,7 @@ def invalidate(*namespaces: str) -> None:
             except ValueError:  # evicted between add and incr
                 cache.set(key, 1, timeout=None)
 
-    transaction.on_commit(bump)
+    transaction.on_commit(bump, robust=True)
 
 
 def etag_of(body: bytes) -> str:

@@ -35,12 +35,15 @@ def unclaimed(now: datetime) -> Q:
 
 def enqueue_on_commit(task: Any, ids: Iterable[Any], *, run_after: datetime | None = None) -> None:
     """Queue ``task(ids)`` (ids as text) when the current transaction
-    commits, not before ``run_after``; nothing for no ids."""
+    commits, not before ``run_after``; nothing for no ids. A failure to
+    queue (the database gone just after the commit) is logged, not raised:
+    the change is committed and its answer stands, and the rows wait for
+    the housekeeping to queue them again (``requeue_overdue``)."""
     batch = [str(pk) for pk in ids]
     if not batch:
         return
     queued = task.using(run_after=run_after) if run_after is not None else task
-    transaction.on_commit(lambda: queued.enqueue(batch))
+    transaction.on_commit(lambda: queued.enqueue(batch), robust=True)
 
 
 def requeue_overdue(

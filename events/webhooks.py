@@ -475,7 +475,7 @@ def _endpoint_failed(endpoint: WebhookEndpoint, at: datetime) -> None:
         from .tasks import tell_organizer_endpoint_disabled
 
         endpoint_id = str(endpoint.pk)
-        transaction.on_commit(lambda: tell_organizer_endpoint_disabled.enqueue(endpoint_id))
+        transaction.on_commit(lambda: tell_organizer_endpoint_disabled.enqueue(endpoint_id), robust=True)
 
 
 def tell_organizer_endpoint_disabled(endpoint_id: str) -> bool:

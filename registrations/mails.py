@@ -84,7 +84,7 @@ def queue_fan_out(event_id: UUID, kind: str, *, promoted_at: datetime | None = N
     fan_out = MailFanOut.objects.create(event_id=event_id, kind=kind, promoted_at=promoted_at)
     from .tasks import fan_out_mails
 
-    transaction.on_commit(lambda: fan_out_mails.enqueue(fan_out.pk))
+    transaction.on_commit(lambda: fan_out_mails.enqueue(fan_out.pk), robust=True)
     return fan_out
 
 

@@ -363,7 +363,7 @@ def on_event_cancelled(*, event: Event, **_signal: Any) -> None:
     from .tasks import cancel_registrations_of_event
 
     event_id = str(event.pk)
-    transaction.on_commit(lambda: cancel_registrations_of_event.enqueue(event_id))
+    transaction.on_commit(lambda: cancel_registrations_of_event.enqueue(event_id), robust=True)
 
 
 @transaction.atomic
