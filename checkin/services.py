@@ -39,7 +39,23 @@ class _NonceAlreadyUsed(Exception):
     """The scan's nonce is already in the log: this request is a retry."""
 
 
-def _locked_registration(ticket_code: str, event: Event) -> Registration | None:
+TicketKey = tuple[str, Any]  # the registration's column and the value that finds the ticket
+
+
+def _ticket_key(ticket_code: str) -> TicketKey | None:
+    """How to find a ticket's registration: by primary key for a signed
+    ticket (verified here, once per scan), by code otherwise; None for a
+    signed ticket whose signature does not hold (forged, altered, or a key
+    this server never made)."""
+    if signing.is_signed(ticket_code):
+        ticket = signing.verified(ticket_code)
+        if ticket is None:
+            return None
+        return "id", db.prep(Registration._meta.pk, ticket.registration_id)
+    return "ticket_code", ticket_code
+
+
+def _locked_registration(key: TicketKey | None, event: Event) -> Registration | None:
     """The ticket's registration (with its user), its row locked until commit,
     so two scanners of one ticket are served one after the other.
 
@@ -51,13 +67,9 @@ def _locked_registration(ticket_code: str, event: Event) -> Registration | None:
     check-in never changes, so a scan that waited for the lock re-reads the
     row as committed. The caller has the scanned-at event already: a ticket
     of that event reuses it (only a wrong_event answer loads its own)."""
-    if signing.is_signed(ticket_code):  # a signed ticket names its registration
-        ticket = signing.verified(ticket_code)
-        if ticket is None:  # forged, altered, or a key this server never made
-            return None
-        by, value = "id", db.prep(Registration._meta.pk, ticket.registration_id)
-    else:
-        by, value = "ticket_code", ticket_code
+    if key is None:
+        return None
+    by, value = key
     rows = db.fetch(_locked_registration_sql(connection.vendor, by), [value])
     if not rows:
         return None
@@ -148,17 +160,19 @@ def checkin_scan(
     if direction not in (IN, OUT):
         raise ValueError(f"direction is 'in' or 'out', not {direction!r}")
     device = device[:64]
+    key = _ticket_key(ticket_code)
     try:
-        if direction == IN and event.status != Event.Status.CANCELLED:
+        if direction == IN and event.status != Event.Status.CANCELLED and key is not None:
             # The usual scan, a first entry, in one statement (PostgreSQL);
             # anything else, and SQLite, by the general path below.
             outcome = _first_entry_at_once(
-                ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at, device=device
-            )
+                key=key, ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at,
+                device=device,
+            )  # fmt: skip
             if outcome is not None:
                 return outcome
         return _scan(
-            ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at,
+            key=key, ticket_code=ticket_code, event=event, by=by, nonce=nonce, scanned_at=scanned_at,
             direction=direction, device=device, may_overtake=may_overtake,
         )  # fmt: skip
     except _NonceAlreadyUsed:
@@ -209,6 +223,7 @@ def checkin_batch(
 @transaction.atomic
 def _scan(
     *,
+    key: TicketKey | None,
     ticket_code: str,
     event: Event,
     by: User | None,
@@ -218,7 +233,7 @@ def _scan(
     device: str,
     may_overtake: bool,
 ) -> ScanOutcome:
-    registration = _locked_registration(ticket_code, event)
+    registration = _locked_registration(key, event)
     now = timezone.now()
     result: str
     if registration is None:
@@ -274,6 +289,7 @@ def _scan(
 
 def _first_entry_at_once(
     *,
+    key: TicketKey,
     ticket_code: str,
     event: Event,
     by: User | None,
@@ -297,13 +313,7 @@ def _first_entry_at_once(
     data = audit.unaudited_event_data("checkin.created", changes={"checked_in_at": (None, now)})
     if data is None:
         return None
-    if signing.is_signed(ticket_code):
-        ticket = signing.verified(ticket_code)
-        if ticket is None:
-            return None
-        by_column, value = "id", db.prep(Registration._meta.pk, ticket.registration_id)
-    else:
-        by_column, value = "ticket_code", ticket_code
+    by_column, value = key
     event_id, by_id = db.prep(Event._meta.pk, event.pk), db.prep(User._meta.pk, by.pk if by else None)
     params = [
         # the registration: set, then where
@@ -384,16 +394,7 @@ def _move(
     if first_entry:
         # The same instant as the scan's created_at: stats find the scan
         # that checked a registration in by this equality.
-        registration.checked_in_at, registration.checked_in_by = now, by
-        registration.checked_in_device, registration.exited = device, False
-        db.update(
-            Registration,
-            registration.pk,
-            checked_in_at=now,
-            checked_in_by_id=by.pk if by else None,
-            checked_in_device=device,
-            exited=False,
-        )
+        _attribute_check_in(registration, by=by, device=device, now=now, exited=False)
     else:  # a re-entry or an exit
         registration.exited = direction == OUT
         db.update(Registration, registration.pk, exited=registration.exited)
@@ -429,15 +430,25 @@ def _take_over(
     the check-in's); the overtaken entry's log line says
     ``already_checked_in``. The ``checkin.created`` event already sent
     stands: the attendee was checked in, only by whom changes."""
-    registration.checked_in_at, registration.checked_in_by = now, by
-    registration.checked_in_device = device
     db.update(Scan, overtaken, result=Result.ALREADY_CHECKED_IN)
+    _attribute_check_in(registration, by=by, device=device, now=now)
+
+
+def _attribute_check_in(
+    registration: Registration, *, by: User | None, device: str, now: datetime, **also: Any
+) -> None:
+    """The registration checked in at ``now`` by ``by`` with ``device`` (and
+    the other columns in ``also``), on the instance and in the row."""
+    registration.checked_in_at, registration.checked_in_by, registration.checked_in_device = now, by, device
+    for name, value in also.items():
+        setattr(registration, name, value)
     db.update(
         Registration,
         registration.pk,
         checked_in_at=now,
         checked_in_by_id=by.pk if by else None,
         checked_in_device=device,
+        **also,
     )
 
 
@@ -445,7 +456,7 @@ def _take_over(
 def checkin_undo(*, ticket_code: str, event: Event, by: User | None) -> ScanOutcome:
     """Clear a check-in (``undone``), or ``not_checked_in``, or a refusal.
     Locks the registration row; logged as a Scan like every scan."""
-    registration = _locked_registration(ticket_code, event)
+    registration = _locked_registration(_ticket_key(ticket_code), event)
     now = timezone.now()
     result: str
     if registration is None:

@@ -269,3 +269,21 @@ def test_the_rotate_command(event, registration):
     for bad in ("not-a-uuid", str(uuid.uuid4())):
         with pytest.raises(CommandError):
             call_command("rotate_ticket_key", bad)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_ticket_is_verified_once_per_scan(scan, registration, monkeypatch):
+    """A scan that tries the one-statement first entry and then the general
+    path (a second scan: already inside) checks the signature once."""
+    ticket = signing.sign(registration)
+    body_of(scan(ticket), "ok")
+    calls = []
+    verified = signing.verified
+
+    def counting(code):
+        calls.append(code)
+        return verified(code)
+
+    monkeypatch.setattr(signing, "verified", counting)
+    body_of(scan(ticket), "already_checked_in")
+    assert calls == [ticket]
