@@ -39,11 +39,11 @@ def enqueue_on_commit(task: Any, ids: Iterable[Any], *, run_after: datetime | No
     queue (the database gone just after the commit) is logged, not raised:
     the change is committed and its answer stands, and the rows wait for
     the housekeeping to queue them again (``requeue_overdue``)."""
+    from .tasks import enqueue_on_commit as queue_on_commit
+
     batch = [str(pk) for pk in ids]
-    if not batch:
-        return
-    queued = task.using(run_after=run_after) if run_after is not None else task
-    transaction.on_commit(lambda: queued.enqueue(batch), robust=True)
+    if batch:
+        queue_on_commit(task, batch, run_after=run_after)
 
 
 def requeue_overdue(

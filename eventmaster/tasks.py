@@ -21,6 +21,13 @@ claims a task with ``SELECT ... FOR UPDATE SKIP LOCKED``).
   app re-queues mails whose task was lost);
 
 and it survives a database outage: it logs, waits and goes on.
+
+The apps queue their tasks with ``enqueue`` and ``enqueue_on_commit``,
+which give every task a due time (``run_after``, now when not later): the
+backend orders the queue by it, and would put a task without one behind
+every task with one, so a deferred sweep or retry would jump ahead of all
+the work queued before it. Dated, the queue runs in the order work comes
+due.
 """
 
 from __future__ import annotations
@@ -47,6 +54,20 @@ from .models import WorkerHeartbeat
 logger = logging.getLogger(__name__)
 
 _HOUSEKEEPING: list[Callable[[], object]] = []
+
+
+def enqueue(task: Any, *args: Any, run_after: datetime | None = None) -> Any:
+    """Queue ``task(*args)``, due at ``run_after`` or now (see the module's
+    docstring); returns its result handle."""
+    return task.using(run_after=run_after or timezone.now()).enqueue(*args)
+
+
+def enqueue_on_commit(task: Any, *args: Any, run_after: datetime | None = None) -> None:
+    """Queue ``task(*args)`` when the current transaction commits, due at
+    ``run_after`` or at the commit. A failure to queue (the database gone
+    just after the commit) is logged, not raised: the change is committed
+    and its answer stands, and the housekeeping queues the work again."""
+    transaction.on_commit(lambda: enqueue(task, *args, run_after=run_after), robust=True)
 
 
 def housekeeping(func: Callable[[], object]) -> Callable[[], object]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from eventmaster import retries
+from eventmaster.tasks import enqueue
 
 from . import webhooks
 
@@ -46,9 +47,7 @@ def tell_organizer_endpoint_disabled(endpoint_id: str, attempt: int = 1) -> bool
         logger.warning(
             "webhook endpoint %s: the mail to its organizer failed (%s); again in %s", endpoint_id, exc, wait
         )
-        tell_organizer_endpoint_disabled.using(run_after=timezone.now() + wait).enqueue(
-            endpoint_id, attempt + 1
-        )
+        enqueue(tell_organizer_endpoint_disabled, endpoint_id, attempt + 1, run_after=timezone.now() + wait)
         return False
 
 

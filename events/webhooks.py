@@ -44,7 +44,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from eventmaster import retries
+from eventmaster import retries, tasks
 from eventmaster.models import DomainEvent
 from eventmaster.roles import Role, has_role, is_admin
 
@@ -167,7 +167,7 @@ def schedule_dispatch() -> None:
     _last_scheduled = now
     from .tasks import dispatch_webhooks
 
-    dispatch_webhooks.enqueue()
+    tasks.enqueue(dispatch_webhooks)
 
 
 def dispatch(*, limit: int = DISPATCH_BATCH) -> int:
@@ -475,7 +475,7 @@ def _endpoint_failed(endpoint: WebhookEndpoint, at: datetime) -> None:
         from .tasks import tell_organizer_endpoint_disabled
 
         endpoint_id = str(endpoint.pk)
-        transaction.on_commit(lambda: tell_organizer_endpoint_disabled.enqueue(endpoint_id), robust=True)
+        tasks.enqueue_on_commit(tell_organizer_endpoint_disabled, endpoint_id)
 
 
 def tell_organizer_endpoint_disabled(endpoint_id: str) -> bool:
@@ -506,7 +506,7 @@ def resume(*, now: datetime | None = None) -> int:
     from .tasks import deliver_webhooks, dispatch_webhooks
 
     if DomainEvent.objects.filter(dispatched_at__isnull=True).exists():
-        dispatch_webhooks.enqueue()
+        tasks.enqueue(dispatch_webhooks)
     return len(
         retries.requeue_overdue(
             WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING),

@@ -26,18 +26,21 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import receiver
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
-from eventmaster import db, retries
+from eventmaster import db, retries, tasks
 from eventmaster.mail import Mail as Message
 from events.calendar import event_to_ical
 
@@ -67,15 +70,93 @@ def queue(registration: Registration, kind: str) -> None:
     """Mail ``registration``'s attendee about ``kind``, once: the row is
     written now, in the caller's transaction (one INSERT ... ON CONFLICT DO
     NOTHING: a second call for the same registration and kind writes
-    nothing), and its task is queued when that transaction commits."""
+    nothing), for this process's current sweep (``_Sweep``), which is
+    queued when that transaction commits if it is not yet."""
     now = timezone.now()
+    sweep = _Sweep.current()
     mail = Mail(
-        registration=registration, kind=kind, created_at=now, next_attempt_at=now, give_up_at=_give_up_at(now)
+        registration=registration,
+        kind=kind,
+        created_at=now,
+        next_attempt_at=now,
+        give_up_at=_give_up_at(now),
+        sweep=sweep.key,
     )
     db.insert_new(mail, ignore_conflicts=True)  # every confirmed sign-up: SQL text built once
-    # The id is made here (uuid4), so it is known even without RETURNING;
-    # after a conflict it names no row and its task finds nothing to send.
-    _send_on_commit([mail.pk])
+    transaction.on_commit(sweep.queue, robust=True)
+
+
+class _Sweep:
+    """One task that sends the mails a process queues in a short window.
+
+    The mails a process queues within MAIL_SEND_WINDOW_SECONDS of its
+    window's first carry the window's key; the first commit queues one
+    task, ``send_sweep(key)``, due a window after the window closes, which
+    sends them all. A ticket drop's thousand sign-ups a second queue a few
+    tasks a second, each sending its mails over one SMTP connection, instead
+    of a task each (queueing it was a fifth of a sign-up's time); a mail
+    waits one to two windows.
+
+    A commit that comes when its sweep is due within half a window (a
+    transaction that outlived its window; half a window is also the clock
+    skew between machines this tolerates) queues another for the same key,
+    due a window later: claims keep a mail that both take from going twice.
+    A failed queueing is logged (``queue`` is a robust on-commit callback)
+    and leaves the next commit of the window to queue it; the last one's
+    mail waits for the housekeeping (``resume``). A key is only ever this
+    process's, so sweeps do not compete for each other's mails, nor take
+    the mails of a fan-out. With a window of 0, every commit queues a sweep,
+    due at once."""
+
+    _current: _Sweep | None = None
+
+    def __init__(self) -> None:
+        self.key = uuid4()
+        self.window = settings.MAIL_SEND_WINDOW_SECONDS
+        self.closes = monotonic() + self.window
+        self.due: datetime | None = None  # when its last queued task runs
+
+    @classmethod
+    def current(cls) -> _Sweep:
+        sweep = cls._current
+        if sweep is None or monotonic() >= sweep.closes:
+            sweep = cls._current = cls()
+        return sweep
+
+    def queue(self) -> None:
+        """After a commit that wrote a mail for this sweep: its task, unless
+        one is queued and not due within half a window."""
+        from .tasks import send_sweep
+
+        now = timezone.now()
+        if self.due is not None and now + timedelta(seconds=self.window / 2) < self.due:
+            return
+        due = now + timedelta(seconds=max(self.closes - monotonic(), 0) + self.window)
+        tasks.enqueue(send_sweep, str(self.key), run_after=due)
+        self.due = due  # only once queued: a failed queueing leaves the next commit to try
+
+
+@receiver(setting_changed)
+def _new_window(*, setting: str, **_: Any) -> None:
+    if setting == "MAIL_SEND_WINDOW_SECONDS":
+        _Sweep._current = None
+
+
+def send_sweep(key: str) -> dict[str, int]:
+    """A sweep's task: send every pending mail of the sweep ``key``, in
+    batches of MAIL_BATCH_SIZE (one SMTP connection each)."""
+    outcome: dict[str, int] = defaultdict(int)
+    pending = (
+        Mail.objects.filter(sweep=key, status=Mail.Status.PENDING).order_by("pk").values_list("pk", flat=True)
+    )
+    last = None
+    while batch := list(
+        (pending if last is None else pending.filter(pk__gt=last))[: settings.MAIL_BATCH_SIZE]
+    ):
+        for result, count in send(batch).items():
+            outcome[result] += count
+        last = batch[-1]
+    return dict(outcome)
 
 
 def queue_fan_out(event_id: UUID, kind: str, *, promoted_at: datetime | None = None) -> MailFanOut:
@@ -84,7 +165,7 @@ def queue_fan_out(event_id: UUID, kind: str, *, promoted_at: datetime | None = N
     fan_out = MailFanOut.objects.create(event_id=event_id, kind=kind, promoted_at=promoted_at)
     from .tasks import fan_out_mails
 
-    transaction.on_commit(lambda: fan_out_mails.enqueue(fan_out.pk), robust=True)
+    tasks.enqueue_on_commit(fan_out_mails, fan_out.pk)
     return fan_out
 
 
@@ -145,7 +226,7 @@ class _ServerDown(Exception):
     """The SMTP server cannot be reached: no mail of this batch can go."""
 
 
-def send(mail_ids: Iterable[str]) -> dict[str, int]:
+def send(mail_ids: Iterable[Any]) -> dict[str, int]:
     """Send the pending mails among ``mail_ids`` over one SMTP connection;
     retry or fail the ones that did not go. Returns counts by outcome."""
     outcome: dict[str, int] = defaultdict(int)
@@ -264,9 +345,14 @@ def _retry_later(failed: list[tuple[Mail, str, bool]]) -> list[str]:
             _fail(mail, error)
             results.append("failed")
             continue
-        Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING).update(
+        rescheduled = Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING)
+        if not claimed:  # not this run's to move if another worker holds it now
+            rescheduled = rescheduled.filter(retries.unclaimed(now))
+        if not rescheduled.update(
             next_attempt_at=at, claimed_until=None, last_error=error, attempts=attempts
-        )
+        ):
+            results.append("skipped")
+            continue
         by_time[at.replace(microsecond=0) + timedelta(seconds=1)].append(mail.pk)
         results.append("retry")
     for at, ids in by_time.items():
@@ -338,7 +424,7 @@ def resume(*, now: datetime | None = None) -> int:
         "pk", flat=True
     )[:100]:
         if MailFanOut.objects.filter(pk=pk, queued_at__lt=cutoff).update(queued_at=now):
-            fan_out_mails.enqueue(pk)
+            tasks.enqueue(fan_out_mails, pk)
     from .tasks import send_mails
 
     resumed = 0

@@ -148,6 +148,9 @@ class Mail(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The sweep that sends it (registrations.mails.queue: one per short
+    # window and process); empty for the mails of a fan-out.
+    sweep = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -158,6 +161,10 @@ class Mail(models.Model):
         indexes = [
             # The housekeeping's search for pending mails whose task was lost.
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="mail_pending_idx"),
+            # A sweep's search for its mails.
+            models.Index(
+                fields=["sweep"], condition=Q(status="pending", sweep__isnull=False), name="mail_sweep_idx"
+            ),
             models.Index(fields=["status", "created_at"], name="mail_status_idx"),
         ]
 

@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from eventmaster import audit, db, public_cache
+from eventmaster import audit, db, public_cache, tasks
 from events.models import Event
 from events.selectors import event_get_locked
 from events.services import PUBLIC_LIST, public_pages_changed
@@ -363,7 +363,7 @@ def on_event_cancelled(*, event: Event, **_signal: Any) -> None:
     from .tasks import cancel_registrations_of_event
 
     event_id = str(event.pk)
-    transaction.on_commit(lambda: cancel_registrations_of_event.enqueue(event_id), robust=True)
+    tasks.enqueue_on_commit(cancel_registrations_of_event, event_id)
 
 
 @transaction.atomic
@@ -391,7 +391,7 @@ def registrations_cancel_resume(*, now: datetime | None = None) -> int:
     )
     event_ids = [str(pk) for pk in stuck.values_list("pk", flat=True)[:100]]
     for event_id in event_ids:
-        cancel_registrations_of_event.enqueue(event_id)
+        tasks.enqueue(cancel_registrations_of_event, event_id)
     return len(event_ids)
 
 

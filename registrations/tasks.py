@@ -15,6 +15,12 @@ def send_mails(mail_ids: list[str]) -> dict[str, int]:
 
 
 @task()
+def send_sweep(key: str) -> dict[str, int]:
+    """Send the attendee mails one process queued in one short window."""
+    return mails.send_sweep(key)
+
+
+@task()
 def fan_out_mails(fan_out_id: int) -> int:
     """Write and queue the mails to many attendees of one event."""
     return mails.fan_out(fan_out_id)

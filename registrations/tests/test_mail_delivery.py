@@ -293,7 +293,10 @@ class TestOperations:
     def test_task_queue_shows_waiting_running_failed_and_the_oldest_age(self, register, capsys):
         register()
         register()
-        DBTaskResult.objects.filter(status="READY").update(enqueued_at=timezone.now() - timedelta(minutes=3))
+        three_minutes_ago = timezone.now() - timedelta(minutes=3)
+        DBTaskResult.objects.filter(status="READY").update(
+            enqueued_at=three_minutes_ago, run_after=three_minutes_ago
+        )
         call_command("task_queue")
         out = capsys.readouterr().out
         assert "waiting 2" in out and "running 0" in out and "failed 0" in out

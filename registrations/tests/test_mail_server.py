@@ -14,6 +14,7 @@ import pytest
 import requests
 from django.db.models import F
 from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 from accounts.tests.factories import UserFactory
 from eventmaster.tests.server import BASE_DIR, bearer, fire_at_once, gunicorn, server_env
@@ -89,6 +90,32 @@ def test_smtp_down_while_20_people_register_each_gets_one_confirmation_once_it_i
             assert {r.subject for r in sink.received} == {f"Your place is confirmed: {event.title}"}
     finally:
         sink.stop()
+
+
+def test_a_burst_of_sign_ups_is_mailed_by_a_few_sweeps_each_attendee_once():
+    """40 people register at once through 4 gunicorn workers, each queueing
+    its mails by half-second windows (MAIL_SEND_WINDOW_SECONDS, the
+    production default): each gets one confirmation, sent by a few sweep
+    tasks rather than a task each."""
+    event = EventFactory(capacity=100)
+    users = UserFactory.create_batch(40)
+    with (
+        smtp_sink() as sink,
+        worker(worker_env(smtp_port=sink.port)),
+        gunicorn(workers=4, env=server_env(RATELIMIT_ENABLE="false")) as url,
+    ):
+        responses = fire_at_once([register(url, event, user) for user in users])
+        assert [r.status_code for r in responses] == [201] * 40, [r.text for r in responses]
+        wait_until(
+            lambda: mails(registration__event=event) == {"sent": 40}, timeout=30, what="the 40 confirmations"
+        )
+        time.sleep(1.5)  # time for a stray duplicate to show
+        assert sink.by_recipient() == {user.email: 1 for user in users}
+    swept = DBTaskResult.objects.filter(task_path="registrations.tasks.send_sweep")
+    print(f"40 confirmations, {swept.count()} sweep tasks")  # noqa: T201
+    assert swept.count() <= 20
+    assert not DBTaskResult.objects.filter(task_path="registrations.tasks.send_mails").exists()
+    assert Mail.objects.filter(registration__event=event, sweep__isnull=True).count() == 0
 
 
 def test_a_worker_killed_in_the_middle_of_1000_mails():

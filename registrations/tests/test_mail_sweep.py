@@ -1,0 +1,216 @@
+"""A single attendee's mail is sent by its process's sweep (registrations.mails
+._Sweep): the mails a process queues in one MAIL_SEND_WINDOW_SECONDS window
+carry the window's key, and one task, due a window after it closes, sends
+them. The suite's other tests run with a window of 0 (a sweep per commit,
+due at once); these set it to half a second and hold the process's clock."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import OperationalError
+from django.utils import timezone
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
+
+from accounts.tests.factories import UserFactory
+from eventmaster.tests.utils import run_tasks
+from events.tests.factories import EventFactory
+from registrations import mails
+from registrations.models import Mail
+from registrations.services import registration_create
+
+pytestmark = pytest.mark.django_db
+
+SWEEP = "registrations.tasks.send_sweep"
+
+
+@pytest.fixture
+def window(settings, monkeypatch):
+    """A half-second window, and this process's monotonic clock in the test's hands."""
+    settings.MAIL_SEND_WINDOW_SECONDS = 0.5  # a new window (the setting changed)
+    clock = [1000.0]
+    monkeypatch.setattr(mails, "monotonic", lambda: clock[0])
+    return clock
+
+
+def sweeps() -> list[DBTaskResult]:
+    return list(DBTaskResult.objects.filter(task_path=SWEEP).order_by("enqueued_at"))
+
+
+def key_of(task: DBTaskResult) -> str:
+    (key,) = task.args_kwargs["args"]
+    return key
+
+
+def sign_ups(count: int, capture, event=None) -> list:
+    """``count`` sign-ups, each committed (its on-commit callbacks run)."""
+    event = event or EventFactory(capacity=100)
+    registrations = []
+    for _ in range(count):
+        with capture(execute=True):
+            registrations.append(registration_create(event=event, user=UserFactory()))
+    return registrations
+
+
+def due_now() -> None:
+    """The queued sweeps have come due."""
+    DBTaskResult.objects.filter(task_path=SWEEP).update(run_after=timezone.now() - timedelta(seconds=1))
+
+
+def test_the_mails_of_one_window_go_in_one_sweep_a_window_after_it_closes(
+    window, django_capture_on_commit_callbacks
+):
+    before = timezone.now()
+    registrations = sign_ups(5, django_capture_on_commit_callbacks)
+    (sweep,) = sweeps()
+    # Opened by the first mail: closes 0.5 s later, due 0.5 s after that.
+    assert before + timedelta(seconds=1) <= sweep.run_after <= timezone.now() + timedelta(seconds=1)
+    assert set(Mail.objects.values_list("sweep", flat=True)) == {mails._Sweep._current.key}
+    assert key_of(sweep) == str(mails._Sweep._current.key)
+    assert DBTaskResult.objects.count() == 1  # no task per mail
+    assert run_tasks() == 0 and mail.outbox == []  # not before it is due
+    due_now()
+    assert run_tasks() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.user.email for r in registrations)
+    assert set(Mail.objects.values_list("status", flat=True)) == {Mail.Status.SENT}
+
+
+def test_the_next_window_has_its_own_sweep(window, django_capture_on_commit_callbacks):
+    sign_ups(2, django_capture_on_commit_callbacks)
+    window[0] += 0.49
+    sign_ups(1, django_capture_on_commit_callbacks)
+    assert len(sweeps()) == 1
+    window[0] += 0.02  # past the first window
+    sign_ups(1, django_capture_on_commit_callbacks)
+    first, second = sweeps()
+    assert key_of(first) != key_of(second)
+    assert Mail.objects.filter(sweep=key_of(first)).count() == 3
+    assert Mail.objects.filter(sweep=key_of(second)).count() == 1
+    due_now()
+    assert run_tasks() == 2
+    assert len(mail.outbox) == 4
+
+
+def test_a_commit_when_its_sweep_is_about_to_run_queues_another(window, django_capture_on_commit_callbacks):
+    """A transaction that outlived its window commits when the window's
+    sweep is due within half a window (it may have run already): another
+    sweep of the same key, due a window later, sends what the first missed."""
+    event = EventFactory(capacity=100)
+    sign_ups(1, django_capture_on_commit_callbacks, event)
+    current = mails._Sweep._current
+    current.due = timezone.now() + timedelta(seconds=0.2)
+    with django_capture_on_commit_callbacks(execute=True):
+        registration_create(event=event, user=UserFactory())
+        window[0] += 5  # the commit comes long after the window closed
+    first, second = sweeps()
+    assert key_of(first) == key_of(second) == str(current.key)
+    assert (
+        timezone.now() + timedelta(seconds=0.4) < second.run_after <= timezone.now() + timedelta(seconds=0.5)
+    )
+    due_now()
+    assert run_tasks() == 2
+    assert len(mail.outbox) == 2  # each once: the second sweep found one sent
+
+
+def test_a_failed_queueing_leaves_the_next_commit_to_queue_the_sweep(
+    window, monkeypatch, django_capture_on_commit_callbacks
+):
+    original = DatabaseBackend.enqueue
+
+    def down(self, *args, **kwargs):
+        monkeypatch.setattr(DatabaseBackend, "enqueue", original)  # back for the next commit
+        raise OperationalError("the task queue's database is gone")
+
+    monkeypatch.setattr(DatabaseBackend, "enqueue", down)
+    event = EventFactory(capacity=100)
+    sign_ups(1, django_capture_on_commit_callbacks, event)  # logged, not raised
+    assert sweeps() == []
+    sign_ups(1, django_capture_on_commit_callbacks, event)  # the same window: queued this time
+    assert len(sweeps()) == 1
+    due_now()
+    run_tasks()
+    assert len(mail.outbox) == 2  # the first mail too: its row was committed
+
+
+def test_a_sweep_sends_its_own_pending_mails_in_batches_and_nothing_twice(
+    settings, window, django_capture_on_commit_callbacks
+):
+    settings.MAIL_BATCH_SIZE = 2
+    event = EventFactory(capacity=100)
+    own = sign_ups(6, django_capture_on_commit_callbacks, event)
+    key = key_of(sweeps()[0])
+    window[0] += 1
+    (other_window,) = sign_ups(1, django_capture_on_commit_callbacks, event)
+    fan_out = mails.queue_fan_out(event.pk, Mail.Kind.REMINDER)
+    mails.fan_out(fan_out.pk)  # rows of their own tasks, no sweep
+    held = own[0]  # another worker is sending it
+    Mail.objects.filter(registration=held).update(claimed_until=timezone.now() + timedelta(minutes=5))
+
+    assert mails.send_sweep(key) == {"sent": 5, "skipped": 1}
+    assert mails.send_sweep(key) == {"skipped": 1}  # run again: nothing goes twice
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.user.email for r in own[1:])
+    pending = Mail.objects.filter(status=Mail.Status.PENDING)
+    assert set(pending.filter(kind="confirmed").values_list("registration", flat=True)) == {
+        held.pk,
+        other_window.pk,
+    }
+    assert pending.filter(kind="reminder", sweep=None).count() == 7  # the fan-out's: untouched
+
+
+def test_a_server_down_retry_leaves_another_workers_claim_alone(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """The mails of a batch the run did not get to (the SMTP server is down)
+    wait for their retry, except one another worker holds: it is that
+    worker's to send or to retry."""
+    registrations = sign_ups(3, django_capture_on_commit_callbacks)
+    held = Mail.objects.get(registration=registrations[2])
+    claim = timezone.now() + timedelta(minutes=5)
+    Mail.objects.filter(pk=held.pk).update(claimed_until=claim, attempts=1)
+
+    def down():
+        raise mails._ServerDown("ConnectionRefusedError: [Errno 111] Connection refused")
+
+    monkeypatch.setattr(mails, "_open", down)
+    outcome = mails.send(Mail.objects.order_by("created_at").values_list("pk", flat=True))
+    assert outcome == {"retry": 2, "skipped": 1}
+    held.refresh_from_db()
+    assert held.claimed_until == claim and held.next_attempt_at < timezone.now() and held.last_error == ""
+    retried = Mail.objects.exclude(pk=held.pk)
+    assert all(m.next_attempt_at > timezone.now() and "refused" in m.last_error for m in retried)
+
+
+def test_the_queue_runs_tasks_in_the_order_they_come_due(window, django_capture_on_commit_callbacks):
+    """Every task is queued with a due time: a sweep queued before a fan-out
+    but due after it runs after it (the backend puts a task without a due
+    time behind every task with one)."""
+    event = EventFactory(capacity=100)
+    sign_ups(1, django_capture_on_commit_callbacks, event)
+    DBTaskResult.objects.filter(task_path=SWEEP).update(run_after=timezone.now() + timedelta(seconds=0.05))
+    with django_capture_on_commit_callbacks(execute=True):
+        mails.queue_fan_out(event.pk, Mail.Kind.REMINDER)
+    time.sleep(0.1)  # both due now
+    assert [t.task_path for t in DBTaskResult.objects.ready()] == ["registrations.tasks.fan_out_mails", SWEEP]
+
+
+def test_every_task_the_apps_queue_has_a_due_time(django_capture_on_commit_callbacks, settings):
+    from events import webhooks
+    from events.services import event_cancel
+
+    settings.WEBHOOK_DISPATCH_ON_COMMIT = True
+    settings.EVENT_CANCEL_INLINE_MAX = 0  # the registrations by a task
+    webhooks._last_scheduled = 0.0
+    organizer = UserFactory(roles=["member", "organizer"])
+    event = EventFactory(organizer=organizer, capacity=10)
+    sign_ups(1, django_capture_on_commit_callbacks, event)
+    with django_capture_on_commit_callbacks(execute=True):
+        event_cancel(event=event)
+    queued = set(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert {
+        SWEEP,
+        "registrations.tasks.cancel_registrations_of_event",
+        "events.tasks.dispatch_webhooks",
+    } <= queued
+    assert not DBTaskResult.objects.filter(run_after__year=9999).exists()
