@@ -6,7 +6,8 @@ only says "look at these now".
   (``unclaimed``): a second worker, or a duplicate task, skips it, and a
   worker that dies leaves a claim that simply runs out;
 - its task is queued **when the transaction that wrote it commits**
-  (``enqueue_on_commit``), never before;
+  (``enqueue_on_commit``), never before (a mail window's sweep may be
+  queued by an earlier commit, but is due after the window);
 - a failure waits longer each time (``backoff``);
 - the housekeeping queues again what is overdue (``requeue_overdue``): a
   task lost between a commit and its queueing, a worker killed mid-send.

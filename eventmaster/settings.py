@@ -369,8 +369,11 @@ MAIL_RETRY_FOR_SECONDS = env.int("MAIL_RETRY_FOR_SECONDS", default=24 * 3600)
 MAIL_RESUME_AFTER_SECONDS = env.int("MAIL_RESUME_AFTER_SECONDS", default=15 * 60)
 # The mails a process queues within this many seconds are sent by one task,
 # due a window after the window closes (registrations.mails._Sweep). 0: a
-# task per commit, due at once.
+# task per mail, due at its commit.
 MAIL_SEND_WINDOW_SECONDS = env.float("MAIL_SEND_WINDOW_SECONDS", default=0.5)
+# A sweep's mail still pending this long after it was due is queued again
+# by the housekeeping (its sweep missed it).
+MAIL_SWEEP_RESUME_AFTER_SECONDS = env.int("MAIL_SWEEP_RESUME_AFTER_SECONDS", default=60)
 # Cancelling an event cancels its active registrations in the same UPDATE
 # of the request's transaction when they are at most this many (about 50 ms
 # of PostgreSQL); more (a conference: 100,000 take seconds) are cancelled by

@@ -28,9 +28,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
 UNSAFE_DISABLE_CAPACITY_LOCK = os.environ.get("UNSAFE_DISABLE_CAPACITY_LOCK") == "true"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# A sweep per commit that queued a mail, due at once: the tests run the due
-# tasks (eventmaster.tests.utils.run_tasks). The window has tests of its own.
-MAIL_SEND_WINDOW_SECONDS = float(os.environ.get("MAIL_SEND_WINDOW_SECONDS", "0"))
+# A sweep per mail, due at its commit: the tests run the due tasks
+# (eventmaster.tests.utils.run_tasks). The window has tests of its own
+# (registrations/tests/test_mail_sweep.py).
+MAIL_SEND_WINDOW_SECONDS = 0.0
 SECURE_SSL_REDIRECT = False
 # The browser test talks plain HTTP to the live server: secure-only cookies
 # would never be sent back (production keeps them secure).

@@ -120,7 +120,7 @@ def _requeue(task_id: Any) -> int:
 @dataclass(frozen=True)
 class QueueState:
     waiting: int  # ready to run now
-    scheduled: int  # waiting for their run_after (a retry's backoff)
+    scheduled: int  # waiting for their run_after (a retry's backoff, a mail window's sweep)
     running: int
     failed: int
     oldest_waiting_age: timedelta | None  # how long the oldest ready task has waited

@@ -2,8 +2,9 @@
 
 A service that tells an attendee something writes a ``Mail`` row in its own
 transaction (``queue``), or, for the attendees of a whole event, one
-``MailFanOut`` row (``queue_fan_out``), and queues the task that sends it
-when the transaction commits. A worker then (``send``):
+``MailFanOut`` row (``queue_fan_out``), and the task that sends it is
+queued when the transaction commits (for a single mail, by the first
+commit of its process's window: ``_Sweep``). A worker then (``send``):
 
 - claims each mail (a conditional UPDATE: a mail queued twice, or run by
   two workers, is sent once), builds it and sends it over one SMTP
@@ -341,16 +342,14 @@ def _retry_later(failed: list[tuple[Mail, str, bool]]) -> list[str]:
         at = now + retries.backoff(
             attempts, first=settings.MAIL_RETRY_FIRST_SECONDS, cap=settings.MAIL_RETRY_MAX_SECONDS
         )
+        row = Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING)
+        if not claimed:  # not this run's to touch if another worker holds it now
+            row = row.filter(retries.unclaimed(now))
         if at > mail.give_up_at:
-            _fail(mail, error)
-            results.append("failed")
+            done = row.update(status=Mail.Status.FAILED, claimed_until=None, last_error=error)
+            results.append("failed" if done else "skipped")
             continue
-        rescheduled = Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING)
-        if not claimed:  # not this run's to move if another worker holds it now
-            rescheduled = rescheduled.filter(retries.unclaimed(now))
-        if not rescheduled.update(
-            next_attempt_at=at, claimed_until=None, last_error=error, attempts=attempts
-        ):
+        if not row.update(next_attempt_at=at, claimed_until=None, last_error=error, attempts=attempts):
             results.append("skipped")
             continue
         by_time[at.replace(microsecond=0) + timedelta(seconds=1)].append(mail.pk)
@@ -414,8 +413,9 @@ def retry_failed(*, ids: Sequence[Any] | None = None) -> int:
 def resume(*, now: datetime | None = None) -> int:
     """Housekeeping: queue again the pending mails that should have gone
     MAIL_RESUME_AFTER_SECONDS ago (their task was lost: a crash between a
-    commit and its queueing, a task that failed on a database outage) and
-    the fan-outs left unfinished that long. Returns how many mails."""
+    commit and its queueing, a task that failed on a database outage; a
+    sweep's after MAIL_SWEEP_RESUME_AFTER_SECONDS) and the fan-outs left
+    unfinished that long. Returns how many mails."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.MAIL_RESUME_AFTER_SECONDS)
     from .tasks import fan_out_mails
@@ -428,15 +428,18 @@ def resume(*, now: datetime | None = None) -> int:
     from .tasks import send_mails
 
     resumed = 0
-    # Each batch due now again: not requeued before another MAIL_RESUME_AFTER_SECONDS.
-    while ids := retries.requeue_overdue(
-        Mail.objects.filter(status=Mail.Status.PENDING),
-        task=send_mails,
-        now=now,
-        cutoff=cutoff,
-        limit=settings.MAIL_BATCH_SIZE,
-    ):
-        resumed += len(ids)
+    pending = Mail.objects.filter(status=Mail.Status.PENDING)
+    # A sweep's mails sooner: a sweep is due about a second after its mails,
+    # so one still pending a minute later was missed (a worker's clock
+    # ahead of the web's, an old worker that does not know send_sweep
+    # during a deploy, a failed queueing).
+    sweep_cutoff = now - timedelta(seconds=settings.MAIL_SWEEP_RESUME_AFTER_SECONDS)
+    for overdue, before in ((pending.filter(sweep__isnull=False), sweep_cutoff), (pending, cutoff)):
+        # Each batch due now again: not requeued before another cutoff.
+        while ids := retries.requeue_overdue(
+            overdue, task=send_mails, now=now, cutoff=before, limit=settings.MAIL_BATCH_SIZE
+        ):
+            resumed += len(ids)
     return resumed
 
 

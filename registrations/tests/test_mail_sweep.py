@@ -1,10 +1,9 @@
 """A single attendee's mail is sent by its process's sweep (registrations.mails
 ._Sweep): the mails a process queues in one MAIL_SEND_WINDOW_SECONDS window
 carry the window's key, and one task, due a window after it closes, sends
-them. The suite's other tests run with a window of 0 (a sweep per commit,
-due at once); these set it to half a second and hold the process's clock."""
+them. The suite's other tests run with a window of 0 (a sweep per mail, due
+at its commit); these set it to half a second and hold the process's clock."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -104,11 +103,11 @@ def test_a_commit_when_its_sweep_is_about_to_run_queues_another(window, django_c
     with django_capture_on_commit_callbacks(execute=True):
         registration_create(event=event, user=UserFactory())
         window[0] += 5  # the commit comes long after the window closed
+        before = timezone.now()
+    after = timezone.now()
     first, second = sweeps()
     assert key_of(first) == key_of(second) == str(current.key)
-    assert (
-        timezone.now() + timedelta(seconds=0.4) < second.run_after <= timezone.now() + timedelta(seconds=0.5)
-    )
+    assert before + timedelta(seconds=0.5) <= second.run_after <= after + timedelta(seconds=0.5)
     due_now()
     assert run_tasks() == 2
     assert len(mail.outbox) == 2  # each once: the second sweep found one sent
@@ -135,9 +134,12 @@ def test_a_failed_queueing_leaves_the_next_commit_to_queue_the_sweep(
 
 
 def test_a_sweep_sends_its_own_pending_mails_in_batches_and_nothing_twice(
-    settings, window, django_capture_on_commit_callbacks
+    settings, window, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.MAIL_BATCH_SIZE = 2
+    connections = []
+    real_open = mails._open
+    monkeypatch.setattr(mails, "_open", lambda: connections.append(1) or real_open())
     event = EventFactory(capacity=100)
     own = sign_ups(6, django_capture_on_commit_callbacks, event)
     key = key_of(sweeps()[0])
@@ -149,6 +151,7 @@ def test_a_sweep_sends_its_own_pending_mails_in_batches_and_nothing_twice(
     Mail.objects.filter(registration=held).update(claimed_until=timezone.now() + timedelta(minutes=5))
 
     assert mails.send_sweep(key) == {"sent": 5, "skipped": 1}
+    assert len(connections) == 3  # a connection per batch of 2
     assert mails.send_sweep(key) == {"skipped": 1}  # run again: nothing goes twice
     assert sorted(m.to[0] for m in mail.outbox) == sorted(r.user.email for r in own[1:])
     pending = Mail.objects.filter(status=Mail.Status.PENDING)
@@ -159,13 +162,16 @@ def test_a_sweep_sends_its_own_pending_mails_in_batches_and_nothing_twice(
     assert pending.filter(kind="reminder", sweep=None).count() == 7  # the fan-out's: untouched
 
 
+@pytest.mark.parametrize("past_give_up", [False, True])
 def test_a_server_down_retry_leaves_another_workers_claim_alone(
-    monkeypatch, django_capture_on_commit_callbacks
+    past_give_up, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The mails of a batch the run did not get to (the SMTP server is down)
-    wait for their retry, except one another worker holds: it is that
-    worker's to send or to retry."""
+    wait for their retry, or fail past their give-up time, except one
+    another worker holds: it is that worker's to send, retry or fail."""
     registrations = sign_ups(3, django_capture_on_commit_callbacks)
+    if past_give_up:
+        Mail.objects.update(give_up_at=timezone.now() + timedelta(seconds=1))
     held = Mail.objects.get(registration=registrations[2])
     claim = timezone.now() + timedelta(minutes=5)
     Mail.objects.filter(pk=held.pk).update(claimed_until=claim, attempts=1)
@@ -175,11 +181,37 @@ def test_a_server_down_retry_leaves_another_workers_claim_alone(
 
     monkeypatch.setattr(mails, "_open", down)
     outcome = mails.send(Mail.objects.order_by("created_at").values_list("pk", flat=True))
-    assert outcome == {"retry": 2, "skipped": 1}
+    assert outcome == {"failed" if past_give_up else "retry": 2, "skipped": 1}
     held.refresh_from_db()
-    assert held.claimed_until == claim and held.next_attempt_at < timezone.now() and held.last_error == ""
-    retried = Mail.objects.exclude(pk=held.pk)
-    assert all(m.next_attempt_at > timezone.now() and "refused" in m.last_error for m in retried)
+    assert held.status == "pending" and held.claimed_until == claim and held.last_error == ""
+    assert held.next_attempt_at < timezone.now()
+    others = Mail.objects.exclude(pk=held.pk)
+    assert all("refused" in m.last_error for m in others)
+    if past_give_up:
+        assert {m.status for m in others} == {"failed"}
+    else:
+        assert all(m.status == "pending" and m.next_attempt_at > timezone.now() for m in others)
+
+
+def test_a_sweeps_mail_still_pending_a_minute_after_it_was_due_is_queued_again(
+    settings, window, django_capture_on_commit_callbacks
+):
+    """Its sweep missed it (a worker clock ahead of the web's, an old worker
+    during a deploy, the queueing failed): the housekeeping queues it after
+    MAIL_SWEEP_RESUME_AFTER_SECONDS; a fan-out's mail waits the usual
+    MAIL_RESUME_AFTER_SECONDS."""
+    event = EventFactory(capacity=100)
+    (registration,) = sign_ups(1, django_capture_on_commit_callbacks, event)
+    fan_out = mails.queue_fan_out(event.pk, Mail.Kind.REMINDER)
+    mails.fan_out(fan_out.pk)
+    DBTaskResult.objects.all().delete()  # the tasks were lost
+    a_minute_ago = timezone.now() - timedelta(seconds=settings.MAIL_SWEEP_RESUME_AFTER_SECONDS + 1)
+    Mail.objects.update(next_attempt_at=a_minute_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert mails.resume() == 1
+    assert run_tasks() == 1
+    assert [m.to for m in mail.outbox] == [[registration.user.email]]
+    assert Mail.objects.get(kind="reminder").status == "pending"
 
 
 def test_the_queue_runs_tasks_in_the_order_they_come_due(window, django_capture_on_commit_callbacks):
@@ -188,10 +220,14 @@ def test_the_queue_runs_tasks_in_the_order_they_come_due(window, django_capture_
     time behind every task with one)."""
     event = EventFactory(capacity=100)
     sign_ups(1, django_capture_on_commit_callbacks, event)
-    DBTaskResult.objects.filter(task_path=SWEEP).update(run_after=timezone.now() + timedelta(seconds=0.05))
     with django_capture_on_commit_callbacks(execute=True):
         mails.queue_fan_out(event.pk, Mail.Kind.REMINDER)
-    time.sleep(0.1)  # both due now
+    fan_out = DBTaskResult.objects.get(task_path="registrations.tasks.fan_out_mails")
+    assert fan_out.run_after.year != 9999
+    # Both due now, the sweep a moment after the fan-out.
+    now = timezone.now()
+    DBTaskResult.objects.filter(pk=fan_out.pk).update(run_after=now - timedelta(seconds=2))
+    DBTaskResult.objects.filter(task_path=SWEEP).update(run_after=now - timedelta(seconds=1))
     assert [t.task_path for t in DBTaskResult.objects.ready()] == ["registrations.tasks.fan_out_mails", SWEEP]
 
 
@@ -214,3 +250,26 @@ def test_every_task_the_apps_queue_has_a_due_time(django_capture_on_commit_callb
         "events.tasks.dispatch_webhooks",
     } <= queued
     assert not DBTaskResult.objects.filter(run_after__year=9999).exists()
+
+
+def test_no_task_is_queued_without_a_due_time():
+    """Every call site goes through eventmaster.tasks.enqueue or
+    enqueue_on_commit (or retries.enqueue_on_commit, which uses them)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [
+        path
+        for app in ("eventmaster", "accounts", "events", "registrations", "checkin")
+        for path in (root / app).rglob("*.py")
+        if "tests" not in path.parts and path != root / "eventmaster" / "tasks.py"
+    ]
+    assert len(sources) > 50
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\.enqueue\(", line) and "tasks.enqueue(" not in line
+    ]
+    assert offenders == []
