@@ -48,17 +48,23 @@ def enqueue_on_commit(task: Any, ids: Iterable[Any], *, run_after: datetime | No
 
 
 def requeue_overdue(
-    pending: QuerySet[Any], *, task: Any, now: datetime, cutoff: datetime, limit: int
+    pending: QuerySet[Any],
+    *,
+    task: Any,
+    now: datetime,
+    cutoff: datetime,
+    limit: int,
+    also: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Housekeeping: up to ``limit`` of the ``pending`` rows due before
-    ``cutoff`` and unclaimed, due now again and their ``task`` queued. Rows
-    another worker is requeueing are skipped (SKIP LOCKED), so many workers
-    share the work. Returns their ids."""
+    ``cutoff`` and unclaimed, due now again (and updated with ``also``) and
+    their ``task`` queued. Rows another worker is requeueing are skipped
+    (SKIP LOCKED), so many workers share the work. Returns their ids."""
     model: type[Model] = pending.model
     with transaction.atomic():
         stale = pending.filter(unclaimed(now), next_attempt_at__lt=cutoff)
         ids = list(stale.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         if ids:
-            model._default_manager.filter(pk__in=ids).update(next_attempt_at=now)
+            model._default_manager.filter(pk__in=ids).update(next_attempt_at=now, **(also or {}))
             enqueue_on_commit(task, ids)
     return ids

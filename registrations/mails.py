@@ -290,6 +290,7 @@ def _claim(mail: Mail) -> bool:
     )
     if claimed:
         mail.attempts += 1
+        mail.claimed_until = now + lease
     return bool(claimed)
 
 
@@ -343,8 +344,9 @@ def _retry_later(failed: list[tuple[Mail, str, bool]]) -> list[str]:
             attempts, first=settings.MAIL_RETRY_FIRST_SECONDS, cap=settings.MAIL_RETRY_MAX_SECONDS
         )
         row = Mail.objects.filter(pk=mail.pk, status=Mail.Status.PENDING)
-        if not claimed:  # not this run's to touch if another worker holds it now
-            row = row.filter(retries.unclaimed(now))
+        # Only while this run's claim holds; one it did not claim, only if
+        # no other worker holds it now.
+        row = row.filter(claimed_until=mail.claimed_until) if claimed else row.filter(retries.unclaimed(now))
         if at > mail.give_up_at:
             done = row.update(status=Mail.Status.FAILED, claimed_until=None, last_error=error)
             results.append("failed" if done else "skipped")
@@ -429,15 +431,21 @@ def resume(*, now: datetime | None = None) -> int:
 
     resumed = 0
     pending = Mail.objects.filter(status=Mail.Status.PENDING)
-    # A sweep's mails sooner: a sweep is due about a second after its mails,
-    # so one still pending a minute later was missed (a worker's clock
-    # ahead of the web's, an old worker that does not know send_sweep
-    # during a deploy, a failed queueing).
+    # A sweep's never-tried mails sooner, once: a sweep is due a second or
+    # two after its mails, so one still untried a minute later was most
+    # likely missed (a worker's clock ahead of the web's, an old worker that
+    # does not know send_sweep during a deploy, a failed queueing), or the
+    # queue is running that far behind. Leaving the sweep makes the mail an
+    # ordinary one: a backlog does not requeue it again every minute.
     sweep_cutoff = now - timedelta(seconds=settings.MAIL_SWEEP_RESUME_AFTER_SECONDS)
-    for overdue, before in ((pending.filter(sweep__isnull=False), sweep_cutoff), (pending, cutoff)):
+    passes = (
+        (pending.filter(sweep__isnull=False, attempts=0), sweep_cutoff, {"sweep": None}),
+        (pending, cutoff, None),
+    )
+    for overdue, before, also in passes:
         # Each batch due now again: not requeued before another cutoff.
         while ids := retries.requeue_overdue(
-            overdue, task=send_mails, now=now, cutoff=before, limit=settings.MAIL_BATCH_SIZE
+            overdue, task=send_mails, now=now, cutoff=before, limit=settings.MAIL_BATCH_SIZE, also=also
         ):
             resumed += len(ids)
     return resumed

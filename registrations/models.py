@@ -161,9 +161,14 @@ class Mail(models.Model):
         indexes = [
             # The housekeeping's search for pending mails whose task was lost.
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="mail_pending_idx"),
-            # A sweep's search for its mails.
+            # A sweep's search for its mails, and the housekeeping's for those a sweep missed.
             models.Index(
                 fields=["sweep"], condition=Q(status="pending", sweep__isnull=False), name="mail_sweep_idx"
+            ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending", sweep__isnull=False),
+                name="mail_sweep_due_idx",
             ),
             models.Index(fields=["status", "created_at"], name="mail_status_idx"),
         ]

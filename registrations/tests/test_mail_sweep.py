@@ -204,14 +204,31 @@ def test_a_sweeps_mail_still_pending_a_minute_after_it_was_due_is_queued_again(
     (registration,) = sign_ups(1, django_capture_on_commit_callbacks, event)
     fan_out = mails.queue_fan_out(event.pk, Mail.Kind.REMINDER)
     mails.fan_out(fan_out.pk)
+    (tried,) = sign_ups(1, django_capture_on_commit_callbacks, event)
+    Mail.objects.filter(registration=tried).update(attempts=1)  # waiting for its retry's own task
     DBTaskResult.objects.all().delete()  # the tasks were lost
     a_minute_ago = timezone.now() - timedelta(seconds=settings.MAIL_SWEEP_RESUME_AFTER_SECONDS + 1)
     Mail.objects.update(next_attempt_at=a_minute_ago)
     with django_capture_on_commit_callbacks(execute=True):
         assert mails.resume() == 1
+    requeued = Mail.objects.get(registration=registration, kind="confirmed")
+    assert requeued.sweep is None  # once: now an ordinary mail, for the usual MAIL_RESUME_AFTER_SECONDS
     assert run_tasks() == 1
     assert [m.to for m in mail.outbox] == [[registration.user.email]]
-    assert Mail.objects.get(kind="reminder").status == "pending"
+    assert Mail.objects.get(kind="reminder", registration=registration).status == "pending"
+    assert Mail.objects.get(registration=tried, kind="confirmed").status == "pending"
+
+
+def test_a_sweeps_mail_is_queued_again_only_once_while_the_queue_runs_late(
+    settings, window, django_capture_on_commit_callbacks
+):
+    """A queue a minute behind: the housekeeping's sooner pass takes a
+    sweep's mail once, not every minute."""
+    sign_ups(1, django_capture_on_commit_callbacks)
+    later = timezone.now() + timedelta(seconds=settings.MAIL_SWEEP_RESUME_AFTER_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert mails.resume(now=later) == 1
+        assert mails.resume(now=later + timedelta(seconds=settings.MAIL_SWEEP_RESUME_AFTER_SECONDS + 1)) == 0
 
 
 def test_the_queue_runs_tasks_in_the_order_they_come_due(window, django_capture_on_commit_callbacks):
