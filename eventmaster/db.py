@@ -193,14 +193,43 @@ def insert_new(instance: Model, *, ignore_conflicts: bool = False) -> int:
     ``ignore_conflicts``, a row that breaks a unique constraint is skipped
     (``ON CONFLICT DO NOTHING``, PostgreSQL and SQLite alike) and 0 is
     returned."""
+    names, params = new_row(instance)
+    sql = _insert_sql(type(instance), names) + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    inserted = execute(sql, params)
+    saved(instance)
+    return inserted
+
+
+def new_row(instance: Model) -> tuple[tuple[str, ...], list[Any]]:
+    """The field names and parameters ``insert_new`` writes for a new
+    instance, for a caller that writes it in a statement of its own
+    (``insert_from_sql``); the instance is then marked saved with ``saved``."""
     model = type(instance)
     names = tuple(field.name for field in model._meta.concrete_fields)
-    fields = _fields(model, names)
-    params = [prep(field, field.pre_save(instance, add=True)) for field in fields]
-    sql = _insert_sql(model, names) + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
-    inserted = execute(sql, params)
+    return names, [prep(field, field.pre_save(instance, add=True)) for field in _fields(model, names)]
+
+
+def saved(instance: Model) -> None:
     instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
-    return inserted
+
+
+@cache
+def insert_from_sql(model: type[Model], names: tuple[str, ...], source: str) -> str:
+    """``INSERT INTO`` the columns of ``names`` ``SELECT`` one parameter for
+    each, cast to its column's type, ``FROM source``: a row for each row of
+    ``source`` (in a WITH, a CTE that decides whether the write happens)."""
+    fields = _fields(model, names)
+    columns = ", ".join(quote(field.column) for field in fields)
+    connection = connections[DEFAULT_DB_ALIAS]
+    values = ", ".join(f"CAST(%s AS {_cast_type(field, connection)})" for field in fields)
+    return f"INSERT INTO {table(model)} ({columns}) SELECT {values} FROM {source}"  # noqa: S608
+
+
+def _cast_type(field: Field[Any, Any], connection: Any) -> str:
+    # A cast to varchar(n) would cut a longer text silently: cast to varchar
+    # and let the column's own length check refuse it, as an INSERT's VALUES would.
+    cast = str(field.cast_db_type(connection))
+    return "varchar" if cast.startswith("varchar(") else cast
 
 
 def update(model: type[Model], pk: Any, **values: Any) -> int:

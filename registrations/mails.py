@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
@@ -73,6 +73,15 @@ def queue(registration: Registration, kind: str) -> None:
     NOTHING: a second call for the same registration and kind writes
     nothing), for this process's current sweep (``_Sweep``), which is
     queued when that transaction commits if it is not yet."""
+    mail, committed = new(registration, kind)
+    db.insert_new(mail, ignore_conflicts=True)  # every confirmed sign-up: SQL text built once
+    transaction.on_commit(committed, robust=True)
+
+
+def new(registration: Registration, kind: str) -> tuple[Mail, Callable[[], None]]:
+    """The row ``queue`` writes, unsaved, and what to call once it is
+    committed (its sweep's queueing), for a caller that writes the row in a
+    statement of its own (``ON CONFLICT DO NOTHING``, as ``queue`` does)."""
     now = timezone.now()
     sweep = _Sweep.current()
     mail = Mail(
@@ -83,8 +92,7 @@ def queue(registration: Registration, kind: str) -> None:
         give_up_at=_give_up_at(now),
         sweep=sweep.key,
     )
-    db.insert_new(mail, ignore_conflicts=True)  # every confirmed sign-up: SQL text built once
-    transaction.on_commit(sweep.queue, robust=True)
+    return mail, sweep.queue
 
 
 class _Sweep:

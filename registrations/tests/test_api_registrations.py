@@ -314,20 +314,24 @@ class TestAttendees:
         assert_error(api_client.get(self.url(event, ".csv")), 401, "not_authenticated")
 
 
-def test_a_sign_up_is_three_statements_on_postgresql_six_on_sqlite(
+def test_a_sign_up_is_two_statements_on_postgresql_six_on_sqlite(
     member_client, event, settings, django_capture_on_commit_callbacks
 ):
-    """The caller with their roles, the event locked (its visibility decided
-    on that row), the registration, the counters, its mail and its domain
-    event (the outbox; an attendee's own sign-up is not audited): nothing
-    asks whether the caller is already registered (the unique constraint
-    answers), and no mail is built in the request. On PostgreSQL the four
-    writes are one statement (eventmaster.db.together). The mail's sweep
-    task is queued by the first sign-up of the process's window only."""
+    """The caller with their roles, then the event's counter UPDATE (which
+    takes its row lock and decides: published, not started, a free seat),
+    the registration, its mail and its domain event (the outbox; an
+    attendee's own sign-up is not audited) in one statement on PostgreSQL
+    (registrations.services._confirm_at_once), in autocommit. Nothing asks
+    whether the caller is already registered (the unique constraint
+    answers), and no mail is built in the request. The mail's sweep task is
+    queued by the first sign-up of the process's window only. SQLite, and
+    a sign-up that is not a plain confirmation (a waitlist, below), go the
+    general way: the event locked, then the four writes (one statement on
+    PostgreSQL, eventmaster.db.together)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    settings.MAIL_SEND_WINDOW_SECONDS = 60  # both sign-ups in one window
+    settings.MAIL_SEND_WINDOW_SECONDS = 60  # the sign-ups in one window
 
     def sign_up(client) -> tuple[list[str], list[str]]:
         with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
@@ -342,12 +346,19 @@ def test_a_sign_up_is_three_statements_on_postgresql_six_on_sqlite(
     statements, sweeps = sign_up(client_for(UserFactory()))
     assert len(first_sweeps) == 1 and sweeps == []
     assert len(first) == len(statements)
+    Event.objects.filter(pk=event.pk).update(capacity=2, waitlist_enabled=True)
+    waitlisted, _ = sign_up(client_for(UserFactory()))
     if connection.vendor == "postgresql":
-        assert len(statements) == 3, statements
-        writes = statements[2]
-        assert writes.startswith("WITH") and writes.count("INSERT INTO") == 3 and "UPDATE" in writes
+        assert len(statements) == 2, statements
+        one = statements[1]
+        assert one.lstrip().startswith("WITH") and one.count("INSERT INTO") == 3 and "UPDATE" in one
+        # The one statement first (it changes nothing: no free seat), then the general way.
+        assert len(waitlisted) == 4, waitlisted
+        writes = waitlisted[3]
+        assert writes.startswith("WITH") and writes.count("INSERT INTO") == 2 and "UPDATE" in writes
     else:
         assert len(statements) == 6, statements
+        assert len(waitlisted) == 5, waitlisted  # no mail for a waitlisted sign-up
     assert not any("auditentry" in sql for sql in statements)
     assert member_client.post(f"/api/v1/events/{event.pk}/registrations").json()["errors"][0]["code"] == (
         "already_registered"
