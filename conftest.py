@@ -37,15 +37,6 @@ def _clean_cache():
         caches[alias].clear()
 
 
-@pytest.fixture(autouse=True)
-def _new_mail_window():
-    # A mail window's sweep, queued in a test's rolled-back transaction,
-    # must not stand for the next test's mails (registrations.mails._Sweep).
-    from registrations.mails import _Sweep
-
-    _Sweep._current = None
-
-
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

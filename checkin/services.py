@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field, Model, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -344,19 +344,6 @@ def _first_entry_at_once(
 
 @cache
 def _first_entry_sql(by: str) -> str:
-    def columns(model: type[Model], names: list[str]) -> str:
-        return ", ".join(db.column(model, name) for name in names)
-
-    def typed(model: type[Model], names: list[str]) -> str:
-        # Parameters in a SELECT list carry their column's type explicitly.
-        casts = []
-        for name in names:
-            field = model._meta.get_field(name)
-            if not isinstance(field, Field):
-                raise TypeError(f"{model.__name__}.{name} is not a concrete field")
-            casts.append(f"CAST(%s AS {field.cast_db_type(connection)})")
-        return ", ".join(casts)
-
     returning = ", ".join(db.quote(field.column) for field in _REGISTRATION.fields)
     scan_fields = ["ticket_code", "action", "result", "by", "created_at", "nonce", "scanned_at", "device"]
     event_fields = ["type", "occurred_at", "event_id", "object_type"]
@@ -370,12 +357,12 @@ def _first_entry_sql(by: str) -> str:
                 AND {db.column(Registration, "status")} = %s AND {db.column(Registration, "checked_in_at")} IS NULL
             RETURNING {returning}
         ), s AS (
-            INSERT INTO {db.table(Scan)} ({columns(Scan, ["event", "registration", *scan_fields])})
-            SELECT {typed(Scan, ["event"])}, r.{db.column(Registration, "id")}, {typed(Scan, scan_fields)} FROM r
+            INSERT INTO {db.table(Scan)} ({db.columns(Scan, ["event", "registration", *scan_fields])})
+            SELECT {db.typed(Scan, ["event"])}, r.{db.column(Registration, "id")}, {db.typed(Scan, scan_fields)} FROM r
         ), d AS (
-            INSERT INTO {db.table(DomainEvent)} ({columns(DomainEvent, [*event_fields, "object_id", "data"])})
-            SELECT {typed(DomainEvent, event_fields)}, CAST(r.{db.column(Registration, "id")} AS text),
-                {typed(DomainEvent, ["data"])} FROM r
+            INSERT INTO {db.table(DomainEvent)} ({db.columns(DomainEvent, [*event_fields, "object_id", "data"])})
+            SELECT {db.typed(DomainEvent, event_fields)}, CAST(r.{db.column(Registration, "id")} AS text),
+                {db.typed(DomainEvent, ["data"])} FROM r
         )
         SELECT {_REGISTRATION.sql()}, {_ATTENDEE.sql()}
         FROM r INNER JOIN {db.table(User)} u ON u.{db.column(User, "id")} = r.{db.column(Registration, "user")}

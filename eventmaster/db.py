@@ -218,18 +218,23 @@ def insert_from_sql(model: type[Model], names: tuple[str, ...], source: str) -> 
     """``INSERT INTO`` the columns of ``names`` ``SELECT`` one parameter for
     each, cast to its column's type, ``FROM source``: a row for each row of
     ``source`` (in a WITH, a CTE that decides whether the write happens)."""
-    fields = _fields(model, names)
-    columns = ", ".join(quote(field.column) for field in fields)
+    return f"INSERT INTO {table(model)} ({columns(model, names)}) SELECT {typed(model, names)} FROM {source}"  # noqa: S608
+
+
+def columns(model: type[Model], names: Sequence[str]) -> str:
+    """The quoted columns of the concrete fields ``names``, comma-separated."""
+    return ", ".join(quote(field.column) for field in _fields(model, tuple(names)))
+
+
+def typed(model: type[Model], names: Sequence[str]) -> str:
+    """A parameter for each of the fields ``names``, cast to its column's
+    type (parameters in a SELECT list carry no type of their own). Text is
+    cast to plain varchar: a cast to varchar(n) would cut a longer value
+    silently, where the column's own length check refuses it, as an
+    INSERT's VALUES would."""
     connection = connections[DEFAULT_DB_ALIAS]
-    values = ", ".join(f"CAST(%s AS {_cast_type(field, connection)})" for field in fields)
-    return f"INSERT INTO {table(model)} ({columns}) SELECT {values} FROM {source}"  # noqa: S608
-
-
-def _cast_type(field: Field[Any, Any], connection: Any) -> str:
-    # A cast to varchar(n) would cut a longer text silently: cast to varchar
-    # and let the column's own length check refuse it, as an INSERT's VALUES would.
-    cast = str(field.cast_db_type(connection))
-    return "varchar" if cast.startswith("varchar(") else cast
+    casts = (str(field.cast_db_type(connection)) for field in _fields(model, tuple(names)))
+    return ", ".join(f"CAST(%s AS {'varchar' if cast.startswith('varchar(') else cast})" for cast in casts)
 
 
 def update(model: type[Model], pk: Any, **values: Any) -> int:
@@ -252,9 +257,8 @@ def _fields(model: type[Model], names: tuple[str, ...]) -> list[Field[Any, Any]]
 # Identifiers come from the models' metadata; values are always parameters.
 @cache
 def _insert_sql(model: type[Model], names: tuple[str, ...]) -> str:
-    columns = ", ".join(quote(field.column) for field in _fields(model, names))
     placeholders = ", ".join(["%s"] * len(names))
-    return f"INSERT INTO {table(model)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    return f"INSERT INTO {table(model)} ({columns(model, names)}) VALUES ({placeholders})"  # noqa: S608
 
 
 @cache

@@ -53,12 +53,6 @@ def registration_sign_up(*, event_id: UUID, user: User) -> Registration:
     sign-up: an event the caller may not see is Http404, decided on the
     locked row (one read of the event per sign-up). The usual one, a seat
     on an open event, is one statement on PostgreSQL (``_confirm_at_once``)."""
-    try:
-        registration = _confirm_at_once(event_id=event_id, user=user)
-    except IntegrityError as exc:
-        raise AlreadyRegisteredError() from exc
-    if registration is not None:
-        return registration
     return _create(event_id=event_id, user=user, visible_to=user)
 
 
@@ -92,11 +86,12 @@ def _confirm_at_once(*, event_id: UUID, user: User) -> Registration | None:
     mail, mail_committed = mails.new(registration, Mail.Kind.CONFIRMED)
     registration_names, registration_params = db.new_row(registration)
     mail_names, mail_params = db.new_row(mail)
+    event_pk = db.prep(Event._meta.pk, event_id)
     params = [
-        db.prep(Event._meta.pk, event_id), Event.Status.PUBLISHED, now,
+        event_pk, Event.Status.PUBLISHED, now,
         *registration_params,
         *mail_params,
-        "registration.created", now, db.prep(Event._meta.pk, event_id), "registration", str(registration.pk),
+        "registration.created", now, event_pk, "registration", str(registration.pk),
         db.prep(DomainEvent._meta.get_field("data"), data),
     ]  # fmt: skip
     # Inside a transaction (a caller's, a test's), a savepoint keeps a
@@ -145,10 +140,13 @@ _DOMAIN_EVENT_NAMES = ("type", "occurred_at", "event_id", "object_type", "object
 
 def _create(*, event_id: UUID, user: User, visible_to: User | None) -> Registration:
     try:
+        # The API's sign-up tries the one statement first.
+        if visible_to is not None and (registration := _confirm_at_once(event_id=event_id, user=user)):
+            return registration
         return _registration_create(event_id=event_id, user=user, visible_to=visible_to)
     except IntegrityError as exc:
-        # Raised by the INSERT, after the transaction (or savepoint) of
-        # _registration_create rolled back: nothing of it remains.
+        # Raised by the INSERT, after the statement, transaction or
+        # savepoint that ran it rolled back: nothing of it remains.
         raise AlreadyRegisteredError() from exc
 
 
